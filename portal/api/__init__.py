@@ -1,0 +1,7 @@
+"""The JSON API (shared/API.md): the same services as the panels, behind staff tokens."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from portal.api import base, resellers, staff, system  # noqa: E402, F401

@@ -1,0 +1,56 @@
+"""The operator-panel menu, filtered by the member's permissions (01 R-UI-3, 08 R-ROLE-2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    key: str
+    label: object
+    endpoint: str
+    permission: str
+
+
+@dataclass(frozen=True)
+class MenuBlock:
+    label: object
+    items: tuple[MenuItem, ...]
+
+
+MENU = (
+    MenuBlock(_l("Home"), (
+        MenuItem("dashboard", _l("Home"), "operator.home", "dashboard.view"),
+    )),
+    MenuBlock(_l("Operations"), (
+        MenuItem("resellers", _l("Resellers"), "tenancy.list_resellers", "resellers.view"),
+    )),
+    MenuBlock(_l("Configuration"), (
+        MenuItem("system_settings", _l("System settings"), "settings.system", "system_settings.view"),
+        MenuItem("security_settings", _l("Security settings"), "settings.security",
+                 "security_settings.view"),
+        MenuItem("staff", _l("Staff and access rights"), "accounts.list_staff", "staff.view"),
+        MenuItem("staff_roles", _l("Staff roles"), "accounts.roles", "staff_roles.view"),
+        MenuItem("system_log", _l("Event log"), "operator.event_log", "system_log.view"),
+    )),
+)
+
+
+def menu_for(principal) -> list[tuple[object, list[MenuItem]]]:
+    """The blocks and items this member may open; blocks left empty are dropped."""
+    endpoints = current_app.view_functions
+    blocks = []
+    for block in MENU:
+        items = [item for item in block.items
+                 if item.endpoint in endpoints and principal.can(item.permission)]
+        if items:
+            blocks.append((block.label, items))
+    return blocks
+
+
+def all_menu_items() -> list[MenuItem]:
+    return [item for block in MENU for item in block.items]

@@ -1,0 +1,5 @@
+from portal.core.errors import DomainError
+
+
+class TenancyError(DomainError):
+    code = "tenancy_error"
