@@ -44,11 +44,17 @@ def _sqlite_pragmas(app: Flask) -> None:
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
+            # Let SQLAlchemy emit BEGIN itself so SAVEPOINTs and transactional DDL work.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql("BEGIN")
 
 
 def create_app(config: dict | None = None) -> Flask:

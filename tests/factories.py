@@ -1,0 +1,97 @@
+"""Plain factory functions: they flush and never commit."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from portal.accounts.models import Role
+from portal.accounts.services import create_api_token, create_staff_member
+from portal.cli import ensure_root
+from portal.extensions import db
+from portal.tenancy.services.resellers import create_reseller
+
+PASSWORD = "Test-pass-2026"
+_seq = itertools.count(1)
+
+
+def make_root(**kw):
+    from sqlalchemy import select
+
+    from portal.tenancy.models import Reseller
+
+    root = db.session.scalar(select(Reseller).where(Reseller.is_root))
+    if root is not None:
+        return root
+    root, _member, _token = _ensure_root_no_commit(**kw)
+    return root
+
+
+def _ensure_root_no_commit(**kw):
+    # ensure_root commits; inside the rolled-back test transaction that is a savepoint release.
+    return ensure_root(name=kw.get("name", "Root Operator"), email=kw.get("email", "root@example.com"),
+                       password=PASSWORD, currency=kw.get("currency", "RUB"),
+                       domain=kw.get("domain", "localhost"))
+
+
+def make_reseller(parent=None, *, name=None, **kw):
+    parent = parent or make_root()
+    n = next(_seq)
+    return create_reseller(parent, name=name or f"Reseller {n}", slug=kw.pop("slug", f"r{n}"),
+                           currency=kw.pop("currency", "RUB"), **kw)
+
+
+def make_staff(reseller, *, role=Role.SYSTEM_ADMIN, email=None, password=PASSWORD, **kw):
+    n = next(_seq)
+    return create_staff_member(reseller, email=email or f"staff{n}@example.com",
+                               name=kw.pop("name", f"Staff {n}"), role=role, password=password, **kw)
+
+
+def make_token(member) -> str:
+    _token, raw = create_api_token(member)
+    db.session.flush()
+    return raw
+
+
+def host_of(reseller) -> str:
+    return reseller.panel_domain or reseller.local_host
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def login(client, reseller, member, password=PASSWORD):
+    """Sign in through the real form on the reseller's host; returns the response."""
+    host = host_of(reseller)
+    page = client.get("/login", base_url=f"http://{host}")
+    response = client.post("/login", base_url=f"http://{host}", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "email": member.email,
+        "password": password, "remember": "y"})
+    return response
+
+
+class Panel:
+    """A test client signed in to one reseller's panel."""
+
+    def __init__(self, app, reseller, member, password=PASSWORD):
+        self.client = app.test_client()
+        self.reseller = reseller
+        self.member = member
+        self.base = f"http://{host_of(reseller)}"
+        response = login(self.client, reseller, member, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+    def get(self, path, **kw):
+        return self.client.get(path, base_url=self.base, **kw)
+
+    def csrf(self, path="/"):
+        return csrf_from(self.get(path).get_data(as_text=True))
+
+    def post(self, path, data=None, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf())
+        return self.client.post(path, base_url=self.base, data=data, **kw)
