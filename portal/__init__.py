@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def select_locale() -> str:
     """The member's language, else the one chosen in this browser, else the panel's default."""
+    from flask import has_request_context  # noqa: PLC0415
     from flask_login import current_user  # noqa: PLC0415
 
+    if not has_request_context():
+        return "ru"
     chosen = session.get("lang")
     if chosen in ("ru", "en"):
         return chosen

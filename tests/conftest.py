@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal.core.clock import FrozenClock, SystemClock, clock
 
@@ -51,6 +53,19 @@ def app():
     return application
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing():
+    """Cheap argon2 parameters: the suite hashes hundreds of passwords."""
+    from argon2 import PasswordHasher
+
+    from portal.accounts.services import passwords
+
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
 @pytest.fixture(autouse=True)
 def frozen_clock():
     """Every test starts on 22.11.2026 09:00 UTC (12:00 in Moscow) unless it moves the clock."""
@@ -69,8 +84,10 @@ def db(app):
         connection = database.engine.connect()
         transaction = connection.begin()
         original = database.session
-        database.session = database._make_scoped_session(
-            {"bind": connection, "join_transaction_mode": "create_savepoint"})
+        # A plain Session: Flask-SQLAlchemy's own get_bind() would pick the engine again.
+        database.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id)
         _clear_queues(app)
         try:
             yield database

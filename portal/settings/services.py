@@ -70,7 +70,7 @@ def copy_settings_to_child(parent, child, mode) -> None:
 def parse_mask(mask: str) -> tuple[str, int, str]:
     match = MASK_RE.match(mask or "")
     if not match:
-        raise SettingsError(_l("The mask must contain the numeric part %%N, e.g. SO%%6."))
+        raise SettingsError(_l("The mask must contain the numeric part %N, e.g. SO%6."))
     prefix, digits, suffix = match.group(1), int(match.group(2)), match.group(3)
     if digits < 6:
         raise SettingsError(_l("The numeric part must have at least 6 digits."))

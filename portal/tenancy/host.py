@@ -44,6 +44,8 @@ HOSTLESS_ENDPOINTS = {"static", "core.healthz"}
 
 def resolve_tenant() -> None:
     """before_request: set g.reseller from the Host, or answer a plain 404."""
+    # Per-request state: tests share one app context (and so one g) between requests.
+    vars(g).clear()
     g.reseller = None
     endpoint = request.endpoint or ""
     if endpoint in HOSTLESS_ENDPOINTS or endpoint.startswith("api."):
@@ -52,5 +54,6 @@ def resolve_tenant() -> None:
     if reseller is None:
         abort(404)
     g.reseller = reseller
+    g.acting_reseller = reseller  # the panel acts in the host's reseller
     if is_suspended(reseller) and endpoint != "tenancy.branding_asset":
         abort(403, description="suspended")

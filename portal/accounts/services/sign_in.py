@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -38,7 +39,7 @@ def authenticate(reseller, *, email: str, password: str, ip=None, user_agent=Non
     if member.locked_until and member.locked_until > now:
         _record(member, success=False, reason="locked", ip=ip, user_agent=user_agent)
         db.session.flush()
-        minutes = max(1, int((member.locked_until - now).total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil((member.locked_until - now).total_seconds() / 60))
         raise SignInError(_l("Too many failed sign-in attempts. Try again in %(minutes)s min.",
                              minutes=minutes), code="locked")
     if not verify_password(member.password_hash, password or ""):

@@ -1,0 +1,120 @@
+"""Every route, every foreign object: a member of one reseller gets 404 for objects of a
+sibling and of its parent, in the panel and in the API (issue 2, "Done when")."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.accounts.models import Role
+from portal.core.clock import clock
+from portal.core.models import Operation, OperationStatus
+from portal.extensions import db as database
+from tests.factories import Panel, make_reseller, make_root, make_staff, make_token
+
+# URL argument -> how to find "the other tenant's object" of that kind.
+ARGUMENTS = {"reseller_id", "member_id", "token_id", "operation_id"}
+# Routes whose arguments are not object ids.
+NON_OBJECT_ARGUMENTS = {"filename", "code", "token", "kind", "list_key"}
+
+
+@pytest.fixture
+def tree(app, db):
+    """root → A → A1, and root → B → B1: A is the tenant under test."""
+    root = make_root()
+    a = make_reseller(root, name="Alpha", slug="alpha")
+    a1 = make_reseller(a, name="Alpha One", slug="alpha-one")
+    b = make_reseller(root, name="Beta", slug="beta")
+    b1 = make_reseller(b, name="Beta One", slug="beta-one")
+    a_admin = make_staff(a, role=Role.SYSTEM_ADMIN)
+    foreign = {}
+    for owner in (root, b, b1):
+        member = make_staff(owner)
+        from portal.accounts.services import create_api_token
+
+        token, _raw = create_api_token(member)
+        operation = Operation(reseller_id=owner.id, kind="export", created_by_id=member.id,
+                              status=OperationStatus.DONE, created_at=clock.now(),
+                              file_name="x.csv", file_type="text/csv", file_data=b"x")
+        database.session.add(operation)
+        database.session.flush()
+        foreign[owner.slug] = {"reseller_id": owner.id, "member_id": member.id,
+                               "token_id": token.id, "operation_id": operation.id}
+    return {"root": root, "a": a, "a1": a1, "b": b, "a_admin": a_admin, "foreign": foreign}
+
+
+def object_rules(app, prefix_filter):
+    rules = []
+    for rule in app.url_map.iter_rules():
+        args = set(rule.arguments)
+        if not args or not prefix_filter(rule.rule):
+            continue
+        unknown = args - ARGUMENTS - NON_OBJECT_ARGUMENTS
+        assert not unknown, f"{rule.rule}: teach this test which objects {unknown} name"
+        if args & ARGUMENTS:
+            rules.append(rule)
+    return rules
+
+
+def fill(rule, values) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def test_every_panel_route_hides_other_tenants_objects(app, tree):
+    panel = Panel(app, tree["a"], tree["a_admin"])
+    token = panel.csrf()
+    rules = object_rules(app, lambda path: not path.startswith("/api/"))
+    assert len(rules) >= 12
+    checked = 0
+    for owner, values in tree["foreign"].items():
+        for rule in rules:
+            url = fill(rule, values)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if method == "GET":
+                    response = panel.get(url)
+                else:
+                    response = panel.client.open(url, method=method, base_url=panel.base,
+                                                 data={"csrf_token": token})
+                assert response.status_code == 404, (owner, method, url, response.status_code)
+                checked += 1
+    assert checked >= 36
+    # Nothing of theirs was touched.
+    database.session.expire_all()
+    assert tree["b"].name == "Beta" and tree["root"].status.value == "active"
+
+
+def test_every_api_route_hides_other_tenants_objects(app, client, tree):
+    token = make_token(tree["a_admin"])
+    headers = {"Authorization": f"Bearer {token}"}
+    rules = object_rules(app, lambda path: path.startswith("/api/"))
+    assert rules
+    for owner, values in tree["foreign"].items():
+        for rule in rules:
+            values_for = dict(values)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(fill(rule, values_for), method=method, headers=headers,
+                                       json={})
+                assert response.status_code == 404, (owner, method, rule.rule)
+                assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_own_descendant_is_inside_the_reach(app, tree):
+    panel = Panel(app, tree["a"], tree["a_admin"])
+    assert panel.get(f"/resellers/{tree['a1'].id}").status_code == 200
+    # ...but a reseller is not its own subordinate.
+    assert panel.get(f"/resellers/{tree['a'].id}").status_code == 404
+
+
+def test_unknown_host_is_a_plain_404(app, client, tree):
+    response = client.get("/login", base_url="http://nobody.example.com")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Root Operator" not in html and "csrf_token" not in html
+
+
+def test_session_of_one_panel_does_not_open_another(app, tree):
+    panel = Panel(app, tree["a"], tree["a_admin"])
+    # The same browser (cookie jar) visiting the sibling's host is not signed in there.
+    response = panel.client.get("/", base_url="http://beta.localhost")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
