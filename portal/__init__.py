@@ -54,6 +54,10 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # SQLite's own lower() knows only ASCII; searches must fold Cyrillic too.
+            dbapi_connection.create_function(
+                "lower", 1, lambda value: value.lower() if isinstance(value, str) else value,
+                deterministic=True)
 
         @event.listens_for(engine, "begin")
         def _on_begin(connection):

@@ -42,11 +42,19 @@ def serialize(reseller: Reseller) -> dict:
     }
 
 
+def _check_length(api_name: str, column: str, value: str) -> None:
+    """Refuse a string longer than its column (PostgreSQL would fail the INSERT: a 500)."""
+    limit = getattr(Reseller.__table__.c[column].type, "length", None)
+    if limit and len(value) > limit:
+        raise ApiValidationError({api_name: [_("At most %(n)d characters.", n=limit)]})
+
+
 def _fields(data: dict) -> dict:
     fields = {name: data[name] for name in PLAIN_FIELDS if name in data}
     for name, value in fields.items():
         if not isinstance(value, str):
             raise ApiValidationError({name: [_("Must be a string.")]})
+        _check_length(name, name, value.strip())
     smtp = data.get("smtp")
     if smtp is not None:
         if not isinstance(smtp, dict):
@@ -57,8 +65,13 @@ def _fields(data: dict) -> dict:
                 if key == "port":
                     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                         raise ApiValidationError({"smtp.port": [_("Must be a whole number.")]})
+                    if value is not None and not 0 < value < 65536:
+                        raise ApiValidationError({"smtp.port": [
+                            _("The port is a number from 1 to 65535.")]})
                 elif value is not None and not isinstance(value, str):
                     raise ApiValidationError({f"smtp.{key}": [_("Must be a string.")]})
+                elif value is not None and key != "security":
+                    _check_length(f"smtp.{key}", column, value)
                 fields[column] = value if value is not None else ("" if key != "port" else None)
     return fields
 

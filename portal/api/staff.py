@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import g, jsonify
+from flask_babel import gettext as _
 
 from portal.accounts.models import StaffMember
 from portal.accounts.services import create_api_token, create_staff_member
-from portal.api.base import endpoint, iso, json_body, paginate, require
+from portal.api.base import (ApiValidationError, endpoint, expect_type, iso, json_body, paginate,
+                             require)
 from portal.extensions import db
 from portal.tenancy.models import Reseller
 from portal.tenancy.scope import tenant_get_or_404
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def serialize(member: StaffMember) -> dict:
@@ -39,8 +45,15 @@ def create_staff_api(reseller_id):
     reseller = _target_reseller(reseller_id)
     data = json_body()
     require(data, "email", "name", "role", "password")
-    member = create_staff_member(reseller, email=str(data["email"]), name=str(data["name"]),
-                                 role=str(data["role"]), password=str(data["password"]),
+    for name in ("email", "name", "role", "password"):
+        expect_type(data, name, str, _("Must be a string."))
+    if not EMAIL_RE.match(data["email"].strip()):
+        raise ApiValidationError({"email": [_("Enter a valid e-mail address.")]})
+    for name in ("email", "name"):  # the columns' length; longer would be a 500 on PostgreSQL
+        if len(data[name].strip()) > 255:
+            raise ApiValidationError({name: [_("At most %(n)d characters.", n=255)]})
+    member = create_staff_member(reseller, email=data["email"], name=data["name"],
+                                 role=data["role"], password=data["password"],
                                  actor=g.principal)
     _token, raw = create_api_token(member, name="api", actor=g.principal)
     db.session.commit()

@@ -33,9 +33,13 @@ def export_list_job(operation_id: int) -> None:
         operation.progress_done = done
         db.session.commit()
 
+    # The file speaks the language of the page the member exported from (labels, headers).
+    member = db.session.get(StaffMember, operation.created_by_id)
+    language = params.get("locale") or (member and member.language) or reseller.default_language
     try:
-        rows = list(iter_export_rows(definition, reseller, state, columns, progress=progress))
-        data, content_type = write_export(params["format"], columns, rows)
+        with force_locale(language):
+            rows = list(iter_export_rows(definition, reseller, state, columns, progress=progress))
+            data, content_type = write_export(params["format"], columns, rows)
     except Exception as error:
         db.session.rollback()
         operation.status = OperationStatus.FAILED

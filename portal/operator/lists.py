@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, g, redirect, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -72,7 +73,8 @@ def export_response(definition, reseller, state, pref, fmt):
         progress_total=total, created_by_id=current_user.member.id, created_at=clock.now(),
         file_name=filename,
         params={"list": definition.key, "format": fmt, "args": state.args(),
-                "columns": [c.key for c in columns], "email": request.args.get("email") == "1"})
+                "columns": [c.key for c in columns], "email": request.args.get("email") == "1",
+                "locale": str(get_locale())})
     db.session.add(operation)
     db.session.flush()
     from portal.operator.jobs import export_list_job  # noqa: PLC0415

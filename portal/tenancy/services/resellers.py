@@ -78,6 +78,7 @@ def normalise_domain(domain: str) -> str:
 
 def set_domain(reseller: Reseller, kind: DomainKind, domain: str, *, actor=None) -> None:
     """Give the reseller a panel or store domain (unique across all tenants); empty clears it."""
+    kind = DomainKind(kind)
     domain = normalise_domain(domain)
     current = next((d for d in reseller.domains if d.kind == kind), None)
     if (current.domain if current else "") == domain:

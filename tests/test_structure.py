@@ -1,0 +1,26 @@
+"""Structural rules: every tenant table carries reseller_id; models and migrations agree."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from portal.extensions import db as database
+
+# Tables that belong to no tenant: the tenant table itself and platform-wide bookkeeping.
+NOT_TENANT_TABLES = {"resellers", "scheduled_days", "test_clock", "alembic_version"}
+
+
+def test_every_tenant_table_has_reseller_id():
+    for table in database.metadata.sorted_tables:
+        if table.name in NOT_TENANT_TABLES:
+            continue
+        assert "reseller_id" in table.c, f"{table.name} has no reseller_id"
+        assert not table.c.reseller_id.nullable, f"{table.name}.reseller_id is nullable"
+
+
+def test_migrations_match_the_models(app, db):
+    connection = db.session.connection()
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    diff = compare_metadata(context, database.metadata)
+    assert diff == [], diff
