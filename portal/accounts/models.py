@@ -69,6 +69,10 @@ class StaffMember(db.Model):
     def is_active(self) -> bool:
         return self.status == StaffStatus.ACTIVE
 
+    @property
+    def status_label(self) -> str:
+        return str(STAFF_STATUS_LABELS[self.status])
+
 
 class StaffSession(db.Model):
     """A signed-in browser session; signing out ends it here, not just in the cookie."""

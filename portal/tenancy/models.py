@@ -96,6 +96,10 @@ class Reseller(db.Model):
         return self.name
 
     @property
+    def status_label(self) -> str:
+        return str(RESELLER_STATUS_LABELS[self.status])
+
+    @property
     def reseller_id(self) -> int:
         """A reseller is its own tenant (lets tenant_get_or_404 treat it like any object)."""
         return self.id
