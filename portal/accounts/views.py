@@ -23,6 +23,7 @@ from portal.accounts.services import (
 from portal.accounts.services.passwords import POLICY_HINTS
 from portal.core.audit import events_for
 from portal.core.errors import DomainError
+from portal.core.forms import run_action, submit
 from portal.core.listkit import Column, Filter, ListDefinition, register_list
 from portal.extensions import db
 from portal.operator.lists import list_response
@@ -98,17 +99,10 @@ def reset_password(token):
         return render_template("accounts/reset_invalid.html", message=str(error)), 404
     form = NewPasswordForm()
     hint = POLICY_HINTS[security_settings(g.reseller).password_complexity]
-    if form.validate_on_submit():
-        try:
-            complete_password_reset(g.reseller, raw_token=token, password=form.password.data)
-            db.session.commit()
-        except AccountsError as error:
-            db.session.rollback()
-            form.password.errors = [str(error)]
-        else:
-            flash(_("The password is changed. Sign in with the new password."), "success")
-            return redirect(url_for("accounts.login"))
-    db.session.rollback()
+    if submit(form, lambda f: complete_password_reset(g.reseller, raw_token=token,
+                                                      password=f.password.data),
+              success=_("The password is changed. Sign in with the new password.")):
+        return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form, hint=hint), \
         422 if form.is_submitted() else 200
 
@@ -153,30 +147,16 @@ def list_staff():
                          if current_user.can("staff.manage") else None)
 
 
-def _attach(form, error: DomainError) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [str(error)]
-    else:
-        flash(str(error), "error")
-
-
 @bp.route("/staff/new", methods=["GET", "POST"])
 @staff_required("staff.manage")
 def create_staff():
     form = StaffCreateForm()
-    if form.validate_on_submit():
-        try:
-            member = create_staff_member(g.acting_reseller, email=form.email.data,
-                                         name=form.name.data, role=form.role.data,
-                                         password=form.password.data, actor=current_user)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            _attach(form, error)
-        else:
-            flash(_("Staff member %(name)s is created.", name=member.name), "success")
-            return redirect(url_for("accounts.staff_detail", member_id=member.id))
+    created = []
+    if submit(form, lambda f: created.append(create_staff_member(
+            g.acting_reseller, email=f.email.data, name=f.name.data, role=f.role.data,
+            password=f.password.data, actor=current_user)),
+            success=_("Staff member %(name)s is created.", name=form.name.data)):
+        return redirect(url_for("accounts.staff_detail", member_id=created[0].id))
     hint = POLICY_HINTS[security_settings(g.acting_reseller).password_complexity]
     return render_template("accounts/staff_create.html", form=form, hint=hint), \
         422 if form.is_submitted() else 200
@@ -207,18 +187,9 @@ def staff_detail(member_id):
 def update_staff(member_id):
     member = tenant_get_or_404(StaffMember, member_id)
     form = StaffEditForm()
-    if form.validate_on_submit():
-        try:
-            update_staff_member(member, actor=current_user, name=form.name.data,
-                                email=form.email.data, role=form.role.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            _attach(form, error)
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("accounts.staff_detail", member_id=member.id))
-    db.session.rollback()
+    if submit(form, lambda f: update_staff_member(member, actor=current_user, name=f.name.data,
+                                                  email=f.email.data, role=f.role.data)):
+        return redirect(url_for("accounts.staff_detail", member_id=member.id))
     return _staff_page(member, form=form, status=422)
 
 
@@ -226,13 +197,8 @@ def update_staff(member_id):
 @staff_required("staff.manage")
 def change_staff_status(member_id):
     member = tenant_get_or_404(StaffMember, member_id)
-    try:
-        set_staff_status(member, request.form.get("status", ""), actor=current_user)
-        db.session.commit()
-        flash(_("Saved."), "success")
-    except (DomainError, ValueError) as error:
-        db.session.rollback()
-        flash(str(error) if isinstance(error, DomainError) else _("Unknown status."), "error")
+    run_action(lambda: set_staff_status(member, request.form.get("status", ""),
+                                        actor=current_user))
     return redirect(url_for("accounts.staff_detail", member_id=member.id))
 
 
@@ -241,17 +207,9 @@ def change_staff_status(member_id):
 def reset_staff_password(member_id):
     member = tenant_get_or_404(StaffMember, member_id)
     form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            set_staff_password(member, form.password.data, actor=current_user)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            form.password.errors = [str(error)]
-        else:
-            flash(_("The password is changed."), "success")
-            return redirect(url_for("accounts.staff_detail", member_id=member.id))
-    db.session.rollback()
+    if submit(form, lambda f: set_staff_password(member, f.password.data, actor=current_user),
+              success=_("The password is changed.")):
+        return redirect(url_for("accounts.staff_detail", member_id=member.id))
     return _staff_page(member, password_form=form, status=422)
 
 
@@ -293,17 +251,10 @@ def profile():
 @staff_required()
 def change_own_password():
     form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            set_staff_password(current_user.member, form.password.data, actor=current_user)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            form.password.errors = [str(error)]
-        else:
-            flash(_("The password is changed."), "success")
-            return redirect(url_for("accounts.profile"))
-    db.session.rollback()
+    if submit(form, lambda f: set_staff_password(current_user.member, f.password.data,
+                                                 actor=current_user),
+              success=_("The password is changed.")):
+        return redirect(url_for("accounts.profile"))
     return _profile(password_form=form, status=422)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.auth import staff_required
-from portal.core.errors import DomainError
-from portal.extensions import db
+from portal.core.forms import submit
 from portal.settings.forms import MASK_LABELS, SecuritySettingsForm, SystemSettingsForm
 from portal.settings.models import DocumentType
 from portal.settings.services import (security_settings, system_settings,
@@ -47,58 +46,32 @@ def system():
     return _page()
 
 
-def _attach(form, error):
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [str(error)]
-    else:
-        flash(str(error), "error")
-
-
 @bp.post("/system")
 @staff_required("system_settings.manage")
 def save_system():
     settings = system_settings(g.acting_reseller)
     form = _system_form(settings, formdata=request.form)
-    if form.validate():
-        try:
-            update_system_settings(
-                g.acting_reseller, actor=current_user,
-                time_zone=form.time_zone.data, operator_languages=form.operator_languages.data,
-                operator_default_language=form.operator_default_language.data,
-                client_languages=form.client_languages.data,
-                client_default_language=form.client_default_language.data,
-                storefront_url=form.storefront_url.data or "",
-                require_privacy_consent=form.require_privacy_consent.data,
-                privacy_policy_url=form.privacy_policy_url.data or "",
-                require_terms_consent=form.require_terms_consent.data,
-                terms_url=form.terms_url.data or "",
-                number_masks={d.value: getattr(form, f"mask_{d.value}").data.strip()
-                              for d in DocumentType})
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            _attach(form, error)
-        else:
-            flash(_("Saved."), "success")
-            return redirect(url_for("settings.system"))
-    db.session.rollback()
+    if submit(form, lambda f: update_system_settings(
+            g.acting_reseller, actor=current_user,
+            time_zone=f.time_zone.data, operator_languages=f.operator_languages.data,
+            operator_default_language=f.operator_default_language.data,
+            client_languages=f.client_languages.data,
+            client_default_language=f.client_default_language.data,
+            storefront_url=f.storefront_url.data or "",
+            require_privacy_consent=f.require_privacy_consent.data,
+            privacy_policy_url=f.privacy_policy_url.data or "",
+            require_terms_consent=f.require_terms_consent.data,
+            terms_url=f.terms_url.data or "",
+            number_masks={d.value: getattr(f, f"mask_{d.value}").data.strip()
+                          for d in DocumentType})):
+        return redirect(url_for("settings.system"))
     return _page(form=form, status=422)
 
 
 def _own(form_name, form, apply):
-    if form.validate_on_submit():
-        try:
-            apply(form)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            _attach(form, error)
-        else:
-            flash(_("Saved.") if form_name != "test_form" else _("The test e-mail was sent."),
-                  "success")
-            return redirect(url_for("settings.system") + "#" + form_name)
-    db.session.rollback()
+    if submit(form, apply, success=_("Saved.") if form_name != "test_form"
+              else _("The test e-mail was sent.")):
+        return redirect(url_for("settings.system") + "#" + form_name)
     return _page(**{form_name: form}, status=422)
 
 
@@ -131,18 +104,8 @@ def security():
             from flask import abort  # noqa: PLC0415
 
             abort(403)
-        if form.validate():
-            try:
-                update_security_settings(g.acting_reseller, actor=current_user, **{
-                    name: field.data for name, field in form._fields.items()
-                    if name != "csrf_token"})
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                _attach(form, error)
-            else:
-                flash(_("Saved."), "success")
-                return redirect(url_for("settings.security"))
-        db.session.rollback()
+        if submit(form, lambda f: update_security_settings(g.acting_reseller, actor=current_user, **{
+                name: field.data for name, field in f._fields.items() if name != "csrf_token"})):
+            return redirect(url_for("settings.security"))
         return render_template("settings/security.html", form=form), 422
     return render_template("settings/security.html", form=form)

@@ -3,7 +3,7 @@ domains, SMTP, suspend, delete, and "log in as reseller"."""
 
 from __future__ import annotations
 
-from flask import (Blueprint, Response, abort, flash, g, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, g, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from portal.accounts.auth import Principal, staff_required
 from portal.core.audit import events_for
 from portal.core.errors import DomainError
+from portal.core.forms import run_action, submit
 from portal.core.listkit import Column, Filter, ListDefinition, register_list
 from portal.extensions import db
 from portal.operator.lists import list_response
@@ -84,19 +85,12 @@ def list_resellers():
 @staff_required("resellers.manage")
 def create_reseller_page():
     form = ResellerCreateForm()
-    if form.validate_on_submit():
-        try:
-            reseller = create_reseller(
-                g.acting_reseller, name=form.name.data, currency=form.currency.data,
-                settings_mode=form.settings_mode.data, domain=form.domain.data or "",
-                actor=current_user, **_details(form))
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            flash(_("Reseller %(name)s is created.", name=reseller.name), "success")
-            return redirect(url_for("tenancy.reseller_detail", reseller_id=reseller.id))
+    created = []
+    if submit(form, lambda f: created.append(create_reseller(
+            g.acting_reseller, name=f.name.data, currency=f.currency.data,
+            settings_mode=f.settings_mode.data, domain=f.domain.data or "", actor=current_user,
+            **_details(f))), success=_("Reseller %(name)s is created.", name=form.name.data)):
+        return redirect(url_for("tenancy.reseller_detail", reseller_id=created[0].id))
     status = 422 if form.is_submitted() else 200
     return render_template("tenancy/create.html", form=form), status
 
@@ -105,14 +99,6 @@ def _details(form) -> dict:
     return {name: getattr(form, name).data or "" for name in (
         "company_name", "country_code", "contact_last_name", "contact_first_name",
         "contact_phone", "contact_email")}
-
-
-def _attach_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)] if isinstance(field.errors, list) else [str(error)]
-    else:
-        flash(str(error), "error")
 
 
 def _detail_context(reseller, **forms):
@@ -142,18 +128,8 @@ def reseller_detail(reseller_id):
 
 def _save(reseller, form_name, form, apply, success_message):
     """Validate, call one service, commit; on error re-render the page with 422."""
-    if form.validate_on_submit():
-        try:
-            apply(form)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            _attach_error(form, error)
-        else:
-            flash(success_message, "success")
-            return redirect(request.form.get("next") or url_for(
-                "tenancy.reseller_detail", reseller_id=reseller.id))
-    db.session.rollback()
+    if submit(form, apply, success=success_message):
+        return redirect(url_for("tenancy.reseller_detail", reseller_id=reseller.id))
     return render_template("tenancy/detail.html",
                            **_detail_context(reseller, **{form_name: form})), 422
 
@@ -234,13 +210,8 @@ def test_smtp(reseller_id):
 @staff_required("resellers.manage")
 def change_status(reseller_id):
     reseller = tenant_get_or_404(Reseller, reseller_id)
-    try:
-        set_reseller_status(reseller, request.form.get("status", ""), actor=current_user)
-        db.session.commit()
-        flash(_("Saved."), "success")
-    except (DomainError, ValueError) as error:
-        db.session.rollback()
-        flash(str(error) if isinstance(error, DomainError) else _("Unknown status."), "error")
+    run_action(lambda: set_reseller_status(reseller, request.form.get("status", ""),
+                                           actor=current_user))
     return redirect(url_for("tenancy.reseller_detail", reseller_id=reseller.id))
 
 
@@ -248,15 +219,10 @@ def change_status(reseller_id):
 @staff_required("resellers.manage")
 def delete(reseller_id):
     reseller = tenant_get_or_404(Reseller, reseller_id)
-    try:
-        delete_reseller(reseller, actor=current_user)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(url_for("tenancy.reseller_detail", reseller_id=reseller_id))
-    flash(_("The reseller is deleted."), "success")
-    return redirect(url_for("tenancy.list_resellers"))
+    if run_action(lambda: delete_reseller(reseller, actor=current_user),
+                  success=_("The reseller is deleted.")):
+        return redirect(url_for("tenancy.list_resellers"))
+    return redirect(url_for("tenancy.reseller_detail", reseller_id=reseller_id))
 
 
 def panel_url(reseller: Reseller, path: str) -> str:
