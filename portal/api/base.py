@@ -129,11 +129,13 @@ def expect_type(data: dict, name: str, kind, label: str | None = None):
 
 def paginate(query, serialize, *, sort_fields: dict | None = None, default_sort="id"):
     """Answer {"items", "total", "page", "per_page"} for a tenant-scoped SELECT."""
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(500, max(1, int(request.args.get("per_page", 50))))
-    except ValueError:
-        raise ApiValidationError({"page": [_("Must be a whole number.")]}) from None
+    numbers = {}
+    for name, default in (("page", 1), ("per_page", 50)):
+        try:
+            numbers[name] = max(1, int(request.args.get(name, default)))
+        except ValueError:
+            raise ApiValidationError({name: [_("Must be a whole number.")]}) from None
+    page, per_page = numbers["page"], min(500, numbers["per_page"])
     sort = request.args.get("sort") or default_sort
     fields = sort_fields or {}
     key = sort.lstrip("-")
@@ -173,10 +175,16 @@ def idempotent(run):
     response = run()
     response = response if isinstance(response, Response) else _make(response)
     if response.status_code < 500:
+        body = response.get_data(as_text=True)
+        if '"api_token"' in body:
+            # Tokens are shown once and stored only hashed: a replay answers without it.
+            payload = json.loads(body)
+            payload["api_token"] = None
+            body = json.dumps(payload, ensure_ascii=False)
         db.session.add(IdempotentRequest(
             reseller_id=principal.member.reseller_id, staff_member_id=principal.member.id,
             key=key[:255], request_hash=digest, status_code=response.status_code,
-            response_body=response.get_data(as_text=True), created_at=clock.now()))
+            response_body=body, created_at=clock.now()))
         db.session.commit()
     return response
 

@@ -84,10 +84,12 @@ def create_reseller_api():
     require(data, "name")
     expect_type(data, "domain", str)
     fields = _fields(data)
+    mode = data.get("settings_mode", "copy_provider")
+    if mode not in ("copy_provider", "copy_standard"):
+        raise ApiValidationError({"settings_mode": [_("Unknown settings mode.")]})
     reseller = create_reseller(
         g.acting_reseller, name=fields.pop("name"), currency=fields.pop("currency", "USD"),
-        settings_mode=data.get("settings_mode", "copy_provider")
-        if data.get("settings_mode") in ("copy_provider", "copy_standard") else "copy_provider",
+        settings_mode=mode,
         domain=data.get("domain") or "", store_domain=data.get("store_domain") or "",
         actor=g.principal, **fields)
     db.session.commit()

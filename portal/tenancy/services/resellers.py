@@ -88,7 +88,8 @@ def set_domain(reseller: Reseller, kind: DomainKind, domain: str, *, actor=None)
             func.lower(ResellerDomain.domain) == domain))
         if taken is not None and taken is not current:
             raise TenancyError(_l("The domain %(domain)s is already in use.", domain=domain),
-                               field="domain", status=409, code="conflict")
+                               field="domain" if kind == DomainKind.PANEL else "store_domain",
+                               status=409, code="conflict")
     old = current.domain if current else ""
     if current is not None and not domain:
         reseller.domains.remove(current)
