@@ -88,6 +88,10 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.tenancy.host import resolve_tenant  # noqa: PLC0415
 
     jobs.init_jobs(app)
+    if app.config.get("TENANT_GUARD", app.config.get("TESTING")):
+        from portal.core.tenant_guard import install_tenant_guard  # noqa: PLC0415
+
+        install_tenant_guard()
     formatting.init_app(app)
     register_error_handlers(app)
     app.before_request(resolve_tenant)

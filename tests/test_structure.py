@@ -11,7 +11,7 @@ from portal.extensions import db as database
 NOT_TENANT_TABLES = {"resellers", "scheduled_days", "test_clock", "alembic_version"}
 
 
-def test_every_tenant_table_has_reseller_id():
+def test_every_tenant_table_has_reseller_id(app):
     for table in database.metadata.sorted_tables:
         if table.name in NOT_TENANT_TABLES:
             continue
@@ -24,3 +24,18 @@ def test_migrations_match_the_models(app, db):
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     diff = compare_metadata(context, database.metadata)
     assert diff == [], diff
+
+
+def test_unscoped_tenant_select_inside_a_request_is_caught(app, db):
+    import pytest
+    from sqlalchemy import select
+
+    from portal.accounts.models import StaffMember
+    from portal.core.tenant_guard import UnscopedTenantQuery, across_tenants
+
+    with app.test_request_context("/"):
+        with pytest.raises(UnscopedTenantQuery):
+            db.session.scalars(select(StaffMember).where(StaffMember.email == "x@y.z")).all()
+        db.session.scalars(select(StaffMember).where(StaffMember.reseller_id == 1)).all()
+        with across_tenants():
+            db.session.scalars(select(StaffMember).where(StaffMember.email == "x@y.z")).all()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from portal.accounts.models import StaffMember, StaffSession
 from portal.accounts.permissions import has_permission
 from portal.core.clock import clock
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db, login_manager
 from portal.settings.models import SecuritySettings
 
@@ -89,10 +90,11 @@ def load_principal(session_key: str):
     reseller = getattr(g, "reseller", None)
     if reseller is None or not session_key:
         return None
-    session = db.session.scalar(
-        select(StaffSession).where(StaffSession.token_hash == hash_token(session_key),
-                                   StaffSession.ended_at.is_(None),
-                                   StaffSession.handoff_pending.is_(False)))
+    with across_tenants():  # the key itself says whose session it is; checked just below
+        session = db.session.scalar(
+            select(StaffSession).where(StaffSession.token_hash == hash_token(session_key),
+                                       StaffSession.ended_at.is_(None),
+                                       StaffSession.handoff_pending.is_(False)))
     if session is None:
         return None
     acting_id = session.impersonated_reseller_id or session.staff_member.reseller_id

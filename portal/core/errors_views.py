@@ -52,6 +52,10 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error):
+        from portal.core.tenant_guard import UnscopedTenantQuery  # noqa: PLC0415
+
+        if isinstance(error, UnscopedTenantQuery):
+            raise error  # a programming error the tests must see, not a 500 page
         log.exception("unhandled error")
         from portal.extensions import db  # noqa: PLC0415
 

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, false, func, or_, select
 
 from portal.extensions import db
 
@@ -56,7 +56,7 @@ class Filter:
             return query
         if self.choices is not None:
             if value not in {c for c, _ in self.choices}:
-                return query.where(False)
+                return query.where(false())
             return query.where(self.column == value)
         return query.where(func.lower(cast(self.column, String)).contains(value.lower(),
                                                                          autoescape=True))
@@ -191,7 +191,7 @@ def filtered_query(definition: ListDefinition, reseller, state: ListState, colum
         try:
             query = query.where(model.id == int(state.id))
         except ValueError:
-            query = query.where(False)
+            query = query.where(false())
     if state.q:
         needle = state.q.lower()
         searchable = [c.search for c in columns if c.search is not None]

@@ -19,6 +19,7 @@ from portal.extensions import db
 
 def preference(list_key: str) -> ListPreference | None:
     return db.session.scalar(select(ListPreference).where(
+        ListPreference.reseller_id == current_user.member.reseller_id,
         ListPreference.staff_member_id == current_user.member.id,
         ListPreference.list_key == list_key))
 

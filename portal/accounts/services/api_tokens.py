@@ -10,6 +10,7 @@ from portal.accounts.models import ApiToken, StaffMember, StaffStatus
 from portal.accounts.services.errors import AccountsError
 from portal.core import audit
 from portal.core.clock import clock
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
 
 TOKEN_PREFIX = "pt_"
@@ -49,7 +50,8 @@ def member_for_api_token(raw: str) -> tuple[ApiToken, StaffMember] | None:
     """The active token and active member behind a bearer token, or None."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    with across_tenants():  # the token decides the tenant
+        token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
     if token is None or token.revoked_at is not None:
         return None
     if token.staff_member.status != StaffStatus.ACTIVE:

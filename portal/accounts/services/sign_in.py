@@ -14,6 +14,7 @@ from portal.accounts.services.errors import SignInError
 from portal.accounts.services.passwords import verify_password
 from portal.core import audit
 from portal.core.clock import clock
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
 
 WRONG_CREDENTIALS = _l("Wrong e-mail or password.")
@@ -30,8 +31,9 @@ def authenticate(reseller, *, email: str, password: str, ip=None, user_agent=Non
 
     Wrong passwords count towards the lockout; the message never says which part was wrong.
     """
-    member = db.session.scalar(select(StaffMember).where(
-        func.lower(StaffMember.email) == (email or "").strip().lower()))
+    with across_tenants():  # the e-mail is unique platform-wide; the panel is checked below
+        member = db.session.scalar(select(StaffMember).where(
+            func.lower(StaffMember.email) == (email or "").strip().lower()))
     if member is None:
         raise SignInError(WRONG_CREDENTIALS)
     now = clock.now()

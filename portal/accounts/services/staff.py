@@ -10,6 +10,7 @@ from portal.accounts.services.errors import AccountsError
 from portal.accounts.services.passwords import hash_password, password_problems
 from portal.core import audit
 from portal.core.clock import clock
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
 from portal.settings.models import SecuritySettings
 
@@ -35,7 +36,9 @@ def _check_email_free(email: str, *, except_id: int | None = None) -> None:
     query = select(StaffMember.id).where(func.lower(StaffMember.email) == email.lower())
     if except_id:
         query = query.where(StaffMember.id != except_id)
-    if db.session.scalar(query) is not None:
+    with across_tenants():  # 08: the e-mail is unique across the installation
+        taken = db.session.scalar(query) is not None
+    if taken:
         raise AccountsError(_l("A staff member with this e-mail already exists."), field="email",
                             status=409, code="conflict")
 

@@ -12,6 +12,7 @@ from portal.core import audit
 from portal.core.clock import clock
 from portal.core.deletion import delete_object
 from portal.core.money import CURRENCIES
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
 from portal.settings.models import LANGUAGES
 from portal.tenancy.models import (
@@ -84,8 +85,9 @@ def set_domain(reseller: Reseller, kind: DomainKind, domain: str, *, actor=None)
     if (current.domain if current else "") == domain:
         return
     if domain:
-        taken = db.session.scalar(select(ResellerDomain).where(
-            func.lower(ResellerDomain.domain) == domain))
+        with across_tenants():  # 07 A1: a domain is unique across all tenants
+            taken = db.session.scalar(select(ResellerDomain).where(
+                func.lower(ResellerDomain.domain) == domain))
         if taken is not None and taken is not current:
             raise TenancyError(_l("The domain %(domain)s is already in use.", domain=domain),
                                field="domain" if kind == DomainKind.PANEL else "store_domain",
