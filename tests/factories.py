@@ -93,5 +93,6 @@ class Panel:
 
     def post(self, path, data=None, **kw):
         data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf())
+        if "csrf_token" not in data:
+            data["csrf_token"] = self.csrf()
         return self.client.post(path, base_url=self.base, data=data, **kw)

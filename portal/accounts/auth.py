@@ -125,6 +125,23 @@ def unauthorized():
     return redirect(target)
 
 
+# Where a member whose password has expired may still go (08 R-AUTH-7).
+PASSWORD_CHANGE_ENDPOINTS = {"accounts.profile", "accounts.change_own_password",
+                             "accounts.logout", "core.set_language"}
+
+
+def must_change_password(principal) -> bool:
+    """The member's own password has expired under the reseller's security settings."""
+    if principal.impersonating or principal.via_api:
+        return False
+    member = principal.member
+    settings = security_settings_for(member.reseller)
+    if not settings.staff_password_expiry_enabled or member.password_changed_at is None:
+        return False
+    return clock.now() >= member.password_changed_at + timedelta(
+        days=settings.staff_password_valid_days)
+
+
 def staff_required(permission: str | None = None):
     """View decorator: a signed-in member of this panel, holding permission (403 otherwise)."""
 
@@ -135,6 +152,9 @@ def staff_required(permission: str | None = None):
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
+            if request.endpoint not in PASSWORD_CHANGE_ENDPOINTS and must_change_password(
+                    current_user):
+                return redirect(url_for("accounts.profile") + "#password")
             if permission and not current_user.can(permission):
                 abort(403)
             return view(*args, **kwargs)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from portal.accounts.auth import Principal, staff_required
+from portal.accounts.auth import Principal, must_change_password, staff_required
 from portal.accounts.forms import (ForgotPasswordForm, LoginForm, NewPasswordForm, StaffCreateForm,
                                    StaffEditForm, TokenForm)
 from portal.accounts.models import (ROLE_LABELS, STAFF_STATUS_LABELS, ApiToken, Role,
@@ -17,7 +17,7 @@ from portal.accounts.models import (ROLE_LABELS, STAFF_STATUS_LABELS, ApiToken, 
 from portal.accounts.permissions import ROLE_PERMISSIONS, SECTION_ROLES
 from portal.accounts.services import (
     AccountsError, SignInError, authenticate, complete_password_reset, create_api_token,
-    create_staff_member, end_session, find_reset_token, password_expired, regenerate_api_token,
+    create_staff_member, end_session, find_reset_token, regenerate_api_token,
     request_password_reset, revoke_api_token, set_staff_password, set_staff_status,
     start_session, update_staff_member)
 from portal.accounts.services.passwords import POLICY_HINTS
@@ -58,8 +58,9 @@ def login():
         else:
             session.permanent = bool(form.remember.data)
             session.pop("lang", None)
-            login_user(Principal(member, g.reseller, session=staff_session, session_key=key))
-            if password_expired(member):
+            principal = Principal(member, g.reseller, session=staff_session, session_key=key)
+            login_user(principal)
+            if must_change_password(principal):
                 flash(_("Your password has expired. Choose a new one."), "warning")
                 return redirect(url_for("accounts.profile"))
             return redirect(_safe_next(request.args.get("next")))

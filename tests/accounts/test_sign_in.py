@@ -121,3 +121,19 @@ def test_language_switch_turns_the_panel_russian_and_english(app, acme, db):
     html = panel.get("/").get_data(as_text=True)
     assert "Выход" in html and 'lang="ru"' in html
     assert member.language == "ru"
+
+
+def test_expired_password_must_be_changed_before_anything_else(app, acme, db, frozen_clock):
+    update_security_settings(acme, staff_password_expiry_enabled=True,
+                             staff_password_valid_days=90, staff_password_reminder_days=7)
+    member = make_staff(acme)
+    frozen_clock.advance(days=91)
+    panel = Panel(app, acme, member)
+    response = panel.get("/staff")
+    assert response.status_code == 302 and "/profile" in response.headers["Location"]
+    assert panel.get("/profile").status_code == 200
+    new = "Fresh-pass-2027"
+    changed = panel.post("/profile/password", data={"password": new, "confirm": new,
+                                                    "csrf_token": panel.csrf("/profile")})
+    assert changed.status_code == 302
+    assert panel.get("/staff").status_code == 200

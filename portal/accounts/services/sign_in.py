@@ -74,14 +74,6 @@ def authenticate(reseller, *, email: str, password: str, ip=None, user_agent=Non
     return member
 
 
-def password_expired(member: StaffMember) -> bool:
-    settings = security_settings_for(member.reseller)
-    if not settings.staff_password_expiry_enabled or member.password_changed_at is None:
-        return False
-    valid = timedelta(days=settings.staff_password_valid_days)
-    return clock.now() >= member.password_changed_at + valid
-
-
 def start_session(member: StaffMember, *, reseller=None, ip=None) -> tuple[StaffSession, str]:
     """Open a server-side session; returns it with the key the cookie carries."""
     key = new_token()
