@@ -218,9 +218,8 @@ def reset_staff_password(member_id):
 @staff_required("staff_roles.view")
 def roles():
     """The read-only role matrix (08 "Роли сотрудников")."""
-    sections = [item for item in all_menu_items()]
     return render_template("accounts/roles.html", roles=list(Role), role_labels=ROLE_LABELS,
-                           sections=sections, section_roles=SECTION_ROLES,
+                           sections=all_menu_items(), section_roles=SECTION_ROLES,
                            matrix=ROLE_PERMISSIONS)
 
 

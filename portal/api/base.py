@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from functools import wraps
 
-from flask import Response, abort, g, jsonify, request
+from flask import Response, abort, g, jsonify, make_response, request
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
@@ -173,7 +173,7 @@ def idempotent(run):
                         content_type="application/json",
                         headers={"Idempotent-Replayed": "true"})
     response = run()
-    response = response if isinstance(response, Response) else _make(response)
+    response = response if isinstance(response, Response) else make_response(response)
     if response.status_code < 500:
         body = response.get_data(as_text=True)
         if '"api_token"' in body:
@@ -189,15 +189,6 @@ def idempotent(run):
     return response
 
 
-def _make(result) -> Response:
-    from flask import make_response  # noqa: PLC0415
-
-    return make_response(result)
-
-
 def iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.tenancy.models import Reseller, ResellerDomain, ResellerStatus
-from portal.tenancy.tree import ancestors
+from portal.tenancy.tree import ancestor_ids_select
 
 LOCAL_SUFFIX = ".localhost"
 
@@ -33,9 +33,10 @@ def reseller_for_host(host: str) -> Reseller | None:
 
 
 def is_suspended(reseller: Reseller) -> bool:
-    """A reseller is suspended when it or any reseller above it is."""
-    return any(r.status == ResellerStatus.SUSPENDED
-               for r in ancestors(reseller, include_self=True))
+    """A reseller is suspended when it or any reseller above it is (one query per request)."""
+    chain = ancestor_ids_select(reseller.id, include_self=True).order_by(None).subquery()
+    return db.session.scalar(select(func.count()).select_from(Reseller).where(
+        Reseller.id.in_(select(chain.c.id)), Reseller.status == ResellerStatus.SUSPENDED)) > 0
 
 
 # Endpoints served whatever the host (health checks, static files, the API acting by token).
