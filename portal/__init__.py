@@ -82,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import models  # noqa: F401, PLC0415 - register every table
     from portal.accounts import jobs as _accounts_jobs  # noqa: F401, PLC0415 - daily jobs
+    from portal.catalog import services as _catalog  # noqa: F401, PLC0415 - inheritance steps
     from portal.core import formatting, jobs  # noqa: PLC0415
     from portal.core.clock import clock  # noqa: PLC0415
     from portal.core.errors_views import register_error_handlers  # noqa: PLC0415
@@ -99,12 +100,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.accounts.views import bp as accounts_bp  # noqa: PLC0415
     from portal.api import bp as api_bp  # noqa: PLC0415
+    from portal.billing.views import bp as billing_bp  # noqa: PLC0415
     from portal.core.views import bp as core_bp  # noqa: PLC0415
     from portal.operator.views import bp as operator_bp  # noqa: PLC0415
     from portal.settings.views import bp as settings_bp  # noqa: PLC0415
     from portal.tenancy.views import bp as tenancy_bp  # noqa: PLC0415
 
-    for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, api_bp):
+    for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, billing_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

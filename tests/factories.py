@@ -96,3 +96,78 @@ class Panel:
         if "csrf_token" not in data:
             data["csrf_token"] = self.csrf()
         return self.client.post(path, base_url=self.base, data=data, **kw)
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+def make_rule(reseller, *, key=None, **kw):
+    from portal.catalog.services import create_provisioning_rule
+
+    n = next(_seq)
+    return create_provisioning_rule(reseller, name=kw.pop("name", f"Rule {n}"),
+                                    key=key or f"rule_{n}", financial_day=kw.pop("financial_day", 1),
+                                    **kw)
+
+
+def make_product(reseller, *, category=None, **kw):
+    from portal.catalog.services import create_product, create_product_category
+
+    n = next(_seq)
+    category = category or create_product_category(reseller, name=f"Category {n}",
+                                                   key=f"category_{n}")
+    return create_product(reseller, name=kw.pop("name", f"Product {n}"),
+                          product_category_id=category.id, **kw)
+
+
+def make_plan_category(reseller, **kw):
+    from portal.catalog.services import create_plan_category
+
+    n = next(_seq)
+    return create_plan_category(reseller, name=kw.pop("name", f"Plan category {n}"),
+                                key=kw.pop("key", f"plan_category_{n}"), **kw)
+
+
+def make_service(reseller, *, resources=(("Licences", "units"), ("Support", "boolean")), **kw):
+    from portal.catalog.services import create_service_template
+
+    n = next(_seq)
+    return create_service_template(
+        reseller, name=kw.pop("name", f"Service {n}"), connector=kw.pop("connector", "simulated"),
+        resources=[{"name": name, "unit_type": unit} for name, unit in resources], **kw)
+
+
+def make_plan(reseller, *, periods=None, resources=None, rule=None, product=None,
+              plan_category=None, services=None, **kw):
+    """A plan with one 1-month period priced 100.00 unless periods are given."""
+    from portal.catalog.services import create_plan
+
+    n = next(_seq)
+    rule = rule or make_rule(reseller)
+    product = product or make_product(reseller)
+    plan_category = plan_category or make_plan_category(reseller)
+    if services is None:
+        services = [make_service(reseller)] if resources else []
+    if periods is None:
+        periods = [{"duration": 1, "duration_unit": "month", "setup_fee": "0",
+                    "monthly_fee": "100.00"}]
+    return create_plan(reseller, name=kw.pop("name", f"Plan {n}"),
+                       billing_type=kw.pop("billing_type", "preorder"),
+                       plan_category_id=plan_category.id, product_id=product.id,
+                       provisioning_rule_id=rule.id, services=services, periods=periods,
+                       resources=resources or [], **kw)
+
+
+def delegate(plan, child):
+    """Delegate synchronously (what the delegation job does for one pair)."""
+    from portal.catalog.services import delegate_plan
+    from portal.core.clock import clock
+
+    copy, _created = delegate_plan(plan, child, now=clock.now())
+    return copy
+
+
+def sync(plan):
+    from portal.catalog.services import sync_plan_copies
+    from portal.core.clock import clock
+
+    return sync_plan_copies(plan, now=clock.now())

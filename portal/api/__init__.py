@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from portal.api import base, resellers, staff, system  # noqa: E402, F401
+from portal.api import base, exchange_rates, resellers, staff, system  # noqa: E402, F401

@@ -29,6 +29,9 @@ MENU = (
     MenuBlock(_l("Operations"), (
         MenuItem("resellers", _l("Resellers"), "tenancy.list_resellers", "resellers.view"),
     )),
+    MenuBlock(_l("Billing"), (
+        MenuItem("currencies", _l("Currencies"), "billing.currencies", "currencies.view"),
+    )),
     MenuBlock(_l("Configuration"), (
         MenuItem("system_settings", _l("System settings"), "settings.system", "system_settings.view"),
         MenuItem("security_settings", _l("Security settings"), "settings.security",

@@ -1,0 +1,1 @@
+"""Billing: charges, proration, rounding, balances, transactions, acts, currencies (STYLE §1)."""

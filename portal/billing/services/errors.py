@@ -1,0 +1,5 @@
+from portal.core.errors import DomainError
+
+
+class BillingError(DomainError):
+    code = "billing_error"

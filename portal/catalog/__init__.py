@@ -1,0 +1,1 @@
+"""The catalogue: products, plans, provisioning rules, delegation and the price list."""

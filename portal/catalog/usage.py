@@ -1,0 +1,41 @@
+"""How many live subscriptions use plans: the lock rules of spec 05 depend on it.
+
+Subscriptions live in a higher area (STYLE §3), so that area registers its counter here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import select
+
+from portal.extensions import db
+
+# fn(plan_ids) -> {plan_id: number of subscriptions that are not Deleted}
+SUBSCRIPTION_COUNTERS: list[Callable[[list[int]], dict[int, int]]] = []
+
+
+def live_subscription_counts(plan_ids: Iterable[int]) -> dict[int, int]:
+    plan_ids = list(plan_ids)
+    counts = dict.fromkeys(plan_ids, 0)
+    for counter in SUBSCRIPTION_COUNTERS:
+        for plan_id, n in counter(plan_ids).items():
+            counts[plan_id] = counts.get(plan_id, 0) + n
+    return counts
+
+
+def copy_tree_ids(plan_id: int, *, include_self: bool = True) -> list[int]:
+    """The plan and every delegated copy of it at any depth."""
+    from portal.catalog.models import Plan  # noqa: PLC0415
+
+    tree = select(Plan.id).where(Plan.id == plan_id).cte("plan_tree", recursive=True)
+    tree = tree.union_all(select(Plan.id).where(Plan.parent_id == tree.c.id))
+    ids = list(db.session.scalars(select(tree.c.id)))
+    return ids if include_self else [i for i in ids if i != plan_id]
+
+
+def has_live_subscriptions(plan) -> bool:
+    """05 R-PER-10, R-RS-12: subscriptions here or at any child plan lock the structure."""
+    if not SUBSCRIPTION_COUNTERS:
+        return False
+    return any(live_subscription_counts(copy_tree_ids(plan.id)).values())
