@@ -42,11 +42,18 @@ def copy_tree(plan_id: int):
 
 
 def request_sync(plan: Plan) -> None:
-    """Queue one sync of the plan's copies after this transaction commits."""
+    """Queue the sync of the plan's copies after this transaction commits.
+
+    All plans changed in one transaction share one job (a price-list import of hundreds of
+    plans is one background run): the pending job's id list grows until the commit.
+    """
     path = jobs.job_path(sync_plan_copies_job)
-    pending = db.session.info.setdefault("portal_after_commit", [])
-    if not any(p == path and a == (plan.id,) for p, a, _q in pending):
-        jobs.enqueue_after_commit(sync_plan_copies_job, plan.id, queue="default")
+    for pending_path, args, _queue in db.session.info.get("portal_after_commit", []):
+        if pending_path == path:
+            if plan.id not in args[0]:
+                args[0].append(plan.id)
+            return
+    jobs.enqueue_after_commit(sync_plan_copies_job, [plan.id], queue="default")
 
 
 def mark_cost_changed(plan: Plan, *, now: datetime) -> None:
@@ -56,13 +63,17 @@ def mark_cost_changed(plan: Plan, *, now: datetime) -> None:
         .values(cost_changed_at=now))
 
 
-def sync_plan_copies_job(plan_id: int) -> None:
-    plan = db.session.get(Plan, plan_id)
-    if plan is None:
-        return
-    count = sync_plan_copies(plan, now=clock.now())
+def sync_plan_copies_job(plan_ids) -> int:
+    """Sync the copies of each plan; returns the number of copies visited."""
+    if isinstance(plan_ids, int):
+        plan_ids = [plan_ids]
+    visited = 0
+    for plan_id in sorted(set(plan_ids)):
+        plan = db.session.get(Plan, plan_id)
+        if plan is not None:
+            visited += sync_plan_copies(plan, now=clock.now())
     db.session.commit()
-    return count
+    return visited
 
 
 def sync_plan_copies(plan: Plan, *, now: datetime) -> int:
