@@ -103,7 +103,11 @@ def sync_plan_copies(plan: Plan, *, now: datetime) -> int:
         resources_of[item.plan_id].append(item)
     prices_changed = {plan.id: False}
     visited = 0
+    level = 0
     for parent in sorted(plans, key=lambda p: depth[p.id]):
+        if depth[parent.id] != level:
+            level = depth[parent.id]
+            db.session.flush()  # items created one level up need their ids below
         for child in children[parent.id]:
             changed = apply_to_copy(parent, child, periods_of, resources_of, rule_copies, now=now)
             if prices_changed.get(parent.id) and child.billing_type != BillingType.PAYG_EXTERNAL:
@@ -187,6 +191,10 @@ def _copy_rule(rule_id: int, reseller_id: int) -> int:
     from portal.catalog.services.rules import _copy_to  # noqa: PLC0415
 
     with across_tenants():
+        existing = db.session.scalar(select(ProvisioningRule.id).where(
+            ProvisioningRule.parent_id == rule_id, ProvisioningRule.reseller_id == reseller_id))
+        if existing is not None:
+            return existing
         rule = db.session.get(ProvisioningRule, rule_id)
     copy = _copy_to(rule, reseller_id)
     db.session.flush()

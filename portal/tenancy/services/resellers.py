@@ -163,9 +163,11 @@ def set_reseller_status(reseller: Reseller, status: ResellerStatus | str, *, act
     return update_reseller(reseller, status=ResellerStatus(status), actor=actor)
 
 
-# What goes with a reseller when it is deleted: its own settings, domains, sessions and log.
+# What goes with a reseller when it is deleted: its own settings, domains, sessions and log,
+# and the provisioning rules every reseller receives from above (05 R-PR-1).
 OWNED_TABLES = {"audit_events", "system_settings", "security_settings", "reseller_domains",
-                "document_counters", "operations", "list_preferences", "idempotent_requests"}
+                "document_counters", "operations", "list_preferences", "idempotent_requests",
+                "provisioning_rules", "catalog_settings", "exchange_rates"}
 
 
 def delete_reseller(reseller: Reseller, *, actor=None) -> None:
