@@ -61,6 +61,7 @@ def load_demo() -> list[str]:
     if root.logo is None:
         set_branding_image(root, "logo", _logo("S", "#1f5fa8"))
         update_reseller(root, panel_title="Softline Distribution — operator panel")
+    _catalogue(root, created["acme"], created["beta"])
     lines = ["Demo data is ready. Password for every account: " + PASSWORD, ""]
     for prefix, reseller in created.items():
         host = "localhost" if reseller.is_root else reseller.local_host
@@ -69,3 +70,67 @@ def load_demo() -> list[str]:
         lines += _staff(reseller, prefix)
     db.session.commit()
     return lines
+
+
+def _catalogue(root: Reseller, acme: Reseller, beta: Reseller) -> None:
+    """Plans built at the root, delegated to Acme (markup 1.20) and on to Beta (1.10)."""
+    from portal.catalog.models import Plan  # noqa: PLC0415
+    from portal.catalog.services import (  # noqa: PLC0415
+        create_plan, create_plan_category, create_product, create_product_category,
+        create_provisioning_rule, create_service_template, delegate_plan, set_markup,
+        set_new_categories_markup)
+    from portal.core.clock import clock  # noqa: PLC0415
+
+    if db.session.scalar(select(Plan.id).where(Plan.reseller_id == root.id)) is not None:
+        return
+    csp = create_provisioning_rule(root, name="Microsoft CSP", key="csp", financial_day=1,
+                                   promised_payment_allowed=True, block_period_days=30)
+    eset = create_provisioning_rule(root, name="ESET", key="eset", financial_day=1,
+                                    unpaid_stop_after_days=7, block_period_days=7)
+    licences = create_product_category(root, name="Microsoft licences",
+                                       key="microsoft_licenses", priority=1)
+    security = create_product_category(root, name="Antivirus", key="antivirus", priority=2)
+    m365 = create_product(root, name="Microsoft 365", product_type="SaaS",
+                          product_category_id=licences.id, published=True,
+                          vendor_name="Microsoft",
+                          marketing_description="Office apps, mail and Teams for business.")
+    nod32 = create_product(root, name="ESET NOD32", product_type="SaaS",
+                           product_category_id=security.id, published=True, vendor_name="ESET")
+    office = create_plan_category(root, name="Office", key="office")
+    antivirus = create_plan_category(root, name="Antivirus", key="antivirus")
+    m365_service = create_service_template(
+        root, name="Microsoft 365 (simulated CSP)", connector="simulated",
+        resources=[{"name": "Licences", "unit_type": "units", "measurable": False},
+                   {"name": "Teams Phone", "unit_type": "boolean"}])
+    eset_service = create_service_template(
+        root, name="ESET (manual provisioning)", connector="manual",
+        resources=[{"name": "Seats", "unit_type": "units"}])
+    plans = [
+        create_plan(root, name="Microsoft 365 Business Basic", sku="CFQ7TTC0LH18",
+                    billing_type="csp_monthly", plan_category_id=office.id,
+                    product_id=m365.id, provisioning_rule_id=csp.id, published=True,
+                    services=[m365_service],
+                    periods=[{"duration": 1, "duration_unit": "month"},
+                             {"duration": 1, "duration_unit": "year"}],
+                    resources=[{"service_resource_id": m365_service.resources[0].id,
+                                "included": 0, "minimum": 1, "limit": 300,
+                                "monthly_fee": "500.00"},
+                               {"service_resource_id": m365_service.resources[1].id,
+                                "monthly_fee": "250.00"}]),
+        create_plan(root, name="ESET NOD32 Antivirus", billing_type="preorder",
+                    plan_category_id=antivirus.id, product_id=nod32.id,
+                    provisioning_rule_id=eset.id, published=True, services=[eset_service],
+                    periods=[{"duration": 1, "duration_unit": "month", "is_trial": True},
+                             {"duration": 1, "duration_unit": "year", "setup_fee": "300.00",
+                              "monthly_fee": "150.00", "renewal_fee": "100.00"}],
+                    resources=[{"service_resource_id": eset_service.resources[0].id,
+                                "included": 5, "minimum": 5, "limit": 1000,
+                                "monthly_fee": "30.00"}]),
+    ]
+    set_new_categories_markup(acme, "1.20")
+    set_new_categories_markup(beta, "1.10")
+    now = clock.now()
+    acme_plans = [delegate_plan(plan, acme, now=now)[0] for plan in plans]
+    beta_plans = [delegate_plan(plan, beta, now=now)[0] for plan in acme_plans]
+    set_markup(acme_plans, "1.20")
+    set_markup(beta_plans, "1.10")
