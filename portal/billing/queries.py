@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from portal.billing.models import ExchangeRate
@@ -41,3 +43,11 @@ def list_exchange_rate_history(reseller: Reseller, *, base_currency: str | None 
                            ExchangeRate.id.desc()).limit(limit)
     with across_tenants():  # the root's rows are the provider's rates every level sees
         return list(db.session.scalars(query))
+
+
+def list_scheduled_own_quotes(reseller: Reseller, base_currency: str, after: date) -> set[str]:
+    """The quote currencies of the page for which the reseller set an own rate dated after
+    `after` (a scheduled override it may still want to cancel)."""
+    return set(db.session.scalars(select(ExchangeRate.quote_currency).where(
+        ExchangeRate.reseller_id == reseller.id, ExchangeRate.base_currency == base_currency,
+        ExchangeRate.valid_from > after, ExchangeRate.inherit.is_(False)).distinct()))

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from portal.accounts.auth import staff_required
 from portal.billing.forms import ExchangeRateRevertForm, ExchangeRateSetForm
-from portal.billing.queries import list_exchange_rate_history
+from portal.billing.queries import list_exchange_rate_history, list_scheduled_own_quotes
 from portal.billing.services import (RateSource, inherit_exchange_rate, list_effective_rates,
                                      set_exchange_rate)
 from portal.core.clock import clock
@@ -69,6 +69,8 @@ def _rates_page(base: str, *, submitted: dict | None = None, status: int = 200):
         "billing/rates.html", base=base, rates=rates, set_forms=set_forms,
         revert_forms=revert_forms, history=history, history_quote=quote,
         source_labels=SOURCE_LABELS, open_forms={key[1] for key in submitted},
+        open_reverts={quote for kind, quote in submitted if kind == "revert"},
+        scheduled=set() if reseller.is_root else list_scheduled_own_quotes(reseller, base, today),
         can_manage=current_user.can("currencies.manage"), today=today), status
 
 

@@ -307,3 +307,20 @@ def test_effective_rate_refuses_unknown_currencies_and_non_dates(levels):
         effective_rate(root, "RUB", "XXX", NOV_22)
     with pytest.raises(BillingError):
         effective_rate(root, "RUB", "USD", "2026-11-22")
+
+
+def test_a_resellers_own_rates_go_with_it_when_it_is_deleted(levels):
+    # 07 BR-59: an own rate is the reseller's setting, not a link that blocks the delete.
+    from portal.tenancy.services.resellers import delete_reseller
+
+    root, _child, _grandchild, sibling = levels
+    set_exchange_rate(root, "RUB", "USD", units=1, rate="90", valid_from=NOV_1)
+    set_exchange_rate(sibling, "RUB", "USD", units=1, rate="95", valid_from=NOV_1)
+    inherit_exchange_rate(sibling, "RUB", "USD", valid_from=NOV_22)
+    sibling_id = sibling.id
+    delete_reseller(sibling)
+    from portal.extensions import db
+
+    assert db.session.scalars(select(ExchangeRate).where(
+        ExchangeRate.reseller_id == sibling_id)).all() == []
+    assert [r.rate for r in reseller_rows(root)] == [Decimal("90.0000")]

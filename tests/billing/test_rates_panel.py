@@ -67,7 +67,7 @@ def test_root_sees_defaults_then_sets_a_rate(app, tree):
     assert 'id="rate-RUB"' not in html
     usd = row_html(html, "USD")
     assert 'data-source="default"' in usd and "1.0000 RUB" in usd
-    assert 'name="set-USD-rate"' in usd and "Set own rate" not in usd
+    assert 'name="set-USD-rate"' in usd and "data-action" not in usd
 
     response = set_rate(p, "USD", units="1", rate="92,5")  # a decimal comma is fine
     assert response.status_code == 302
@@ -94,7 +94,7 @@ def test_child_sees_the_root_rate_inherited_and_read_only(app, tree):
     html = panel(app, tree, "child").get("/currencies/RUB/rates").get_data(as_text=True)
     usd = row_html(html, "USD")
     assert 'data-source="root"' in usd and "90.0000 RUB" in usd
-    assert "Set own rate" in usd and "Revert" not in usd
+    assert 'data-action="set-own"' in usd and 'id="revert-rate-USD"' not in usd
     # the form is folded away until "Set own rate" is opened
     assert "<details>" in usd
     # the provider's row is in the history, marked as such
@@ -110,13 +110,14 @@ def test_child_overrides_and_reverts(app, tree):
     assert set_rate(p, "USD", units="1", rate="2.0000").status_code == 302
     usd = row_html(p.get("/currencies/RUB/rates").get_data(as_text=True), "USD")
     assert 'data-source="own"' in usd and "2.0000 RUB" in usd
-    assert "Revert to the provider’s rate" in usd
+    assert 'data-action="change-own"' in usd and 'id="revert-rate-USD"' in usd
     assert effective_rate(child, "RUB", "USD", TODAY).rate == Decimal("2.0000")
     assert effective_rate(root, "RUB", "USD", TODAY).rate == Decimal("1.0000")
 
     assert revert(p, "USD").status_code == 302
     usd = row_html(p.get("/currencies/RUB/rates").get_data(as_text=True), "USD")
-    assert 'data-source="root"' in usd and "1.0000 RUB" in usd and "Set own rate" in usd
+    assert 'data-source="root"' in usd and "1.0000 RUB" in usd
+    assert 'data-action="set-own"' in usd and 'id="revert-rate-USD"' not in usd
     assert effective_rate(child, "RUB", "USD", TODAY).source == "root"
 
 
@@ -124,7 +125,9 @@ def test_child_can_schedule_an_override(app, tree):
     p = panel(app, tree, "child")
     assert set_rate(p, "EUR", rate="100", valid_from="2026-12-01").status_code == 302
     html = p.get("/currencies/RUB/rates").get_data(as_text=True)
-    assert 'data-source="default"' in row_html(html, "EUR")  # not yet in force
+    eur = row_html(html, "EUR")
+    assert 'data-source="default"' in eur  # not yet in force...
+    assert 'id="revert-rate-EUR"' in eur  # ...but it can still be cancelled
     assert "01.12.2026" in html.split('id="rate-history"')[1]
     assert effective_rate(tree["child"], "RUB", "EUR", date(2026, 12, 1)).rate == Decimal("100")
 
@@ -211,3 +214,19 @@ def test_history_can_be_narrowed_to_one_currency(app, tree):
     assert "90.0000" in history and "91.0000" in history and "99.0000" not in history
     # newest date first
     assert history.index("91.0000") < history.index("90.0000")
+
+
+def test_a_scheduled_override_can_be_cancelled(app, tree):
+    p = panel(app, tree, "child")
+    assert set_rate(p, "EUR", rate="100", valid_from="2026-12-01").status_code == 302
+    assert revert(p, "EUR", valid_from="2026-12-01").status_code == 302
+    assert effective_rate(tree["child"], "RUB", "EUR", date(2026, 12, 1)).source == "default"
+    eur = row_html(p.get("/currencies/RUB/rates").get_data(as_text=True), "EUR")
+    assert 'id="revert-rate-EUR"' not in eur
+
+
+def test_a_bad_revert_date_answers_422_next_to_the_field(app, tree):
+    response = revert(panel(app, tree, "child"), "USD", valid_from="soon")
+    assert response.status_code == 422
+    usd = row_html(response.get_data(as_text=True), "USD")
+    assert re.search(r'id="field-revert-USD-valid_from".*?class="error"', usd, re.S)
