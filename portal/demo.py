@@ -127,6 +127,11 @@ def _catalogue(root: Reseller, acme: Reseller, beta: Reseller) -> None:
                                 "included": 5, "minimum": 5, "limit": 1000,
                                 "monthly_fee": "30.00"}]),
     ]
+    from portal.billing.services import set_exchange_rate  # noqa: PLC0415
+
+    # Acme sells in USD: the price list shows the RUB costs converted at these root rates.
+    set_exchange_rate(root, "RUB", "USD", units=1, rate="92.5000", valid_from=clock.today())
+    set_exchange_rate(root, "USD", "RUB", units=100, rate="1.0800", valid_from=clock.today())
     set_new_categories_markup(acme, "1.20")
     set_new_categories_markup(beta, "1.10")
     now = clock.now()
