@@ -17,7 +17,8 @@ from portal.catalog.services.products import (add_marketing_item, add_service_re
                                               create_product_category, create_service_template,
                                               delete_plan_category, delete_product,
                                               delete_product_category, delete_service_template,
-                                              remove_marketing_item, set_product_logo,
+                                              remove_marketing_item, set_marketing_item_image,
+                                              set_product_logo,
                                               set_service_resource_active, update_plan_category,
                                               update_product, update_product_category,
                                               update_service_template)

@@ -56,10 +56,10 @@ def money_value(value, field: str) -> Decimal:
         raise CatalogError(_l("“%(value)s” is not a number.", value=value), field=field)
     if amount < 0:
         raise CatalogError(_l("A price cannot be below zero."), field=field)
+    if amount > MAX_PRICE:  # before quantize, which fails on a huge exponent ("1e400")
+        raise CatalogError(_l("The price is too large."), field=field)
     if amount != amount.quantize(Decimal("0.01")):
         raise CatalogError(_l("A price has at most 2 decimals."), field=field)
-    if amount > MAX_PRICE:
-        raise CatalogError(_l("The price is too large."), field=field)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -73,7 +73,7 @@ def quantity_value(value, field: str) -> Decimal:
         raise CatalogError(_l("“%(value)s” is not a number.", value=value), field=field) from None
     if not amount.is_finite() or amount < 0:
         raise CatalogError(_l("A quantity cannot be below zero."), field=field)
-    if amount != amount.quantize(Decimal("0.01")) or amount > Decimal("999999999999"):
+    if amount > Decimal("999999999999") or amount != amount.quantize(Decimal("0.01")):
         raise CatalogError(_l("“%(value)s” is not a valid quantity.", value=value), field=field)
     return amount
 

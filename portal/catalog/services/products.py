@@ -192,8 +192,20 @@ def create_product(reseller, *, actor=None, **fields):
     return product
 
 
+# What the reseller of a delegated product may still change (07 BR-36: it publishes it).
+DELEGATED_PRODUCT_FIELDS = {"published", "marketing_name", "marketing_description",
+                            "support_url", "support_email", "support_phone", "support_extra"}
+
+
 def update_product(product, *, actor=None, **fields):
-    _apply(product, _product_fields(product.reseller_id, fields), PRODUCT_FIELDS,
+    clean = _product_fields(product.reseller_id, fields)
+    if product.is_delegated:
+        locked = {k for k, v in clean.items()
+                  if k not in DELEGATED_PRODUCT_FIELDS and getattr(product, k) != v}
+        if locked:
+            raise CatalogError(_l("This field of a delegated product is set by the provider."),
+                               field=sorted(locked)[0])
+    _apply(product, clean, PRODUCT_FIELDS,
            "catalog.product.updated", actor)
     return product
 
@@ -230,6 +242,20 @@ def add_marketing_item(product, *, kind, name, url="", description="", image=Non
     audit.log(product, "catalog.product.marketing_item_added", actor=actor,
               data={"kind": kind.value, "name": name})
     return item
+
+
+def set_marketing_item_image(item: ProductMarketingItem, data: bytes, content_type: str, *,
+                             actor=None) -> None:
+    """05 §2.3 «Изменить изображение»: a screenshot gets a new image, keeping its place."""
+    if item.kind != MarketingItemKind.SCREENSHOT:
+        raise CatalogError(_l("Only a screenshot has an image."), field="image")
+    if not data:
+        raise CatalogError(_l("Choose an image."), field="image")
+    item.image = data
+    item.image_type = content_type
+    db.session.flush()
+    audit.log(item.product, "catalog.product.marketing_item_image_changed", actor=actor,
+              data={"kind": item.kind.value, "name": item.name})
 
 
 def remove_marketing_item(item: ProductMarketingItem, *, actor=None) -> None:

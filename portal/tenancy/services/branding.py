@@ -31,6 +31,9 @@ def check_image(data: bytes) -> str:
             kind = image.format
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
+    except Image.DecompressionBombError as error:  # a small file claiming huge dimensions
+        raise TenancyError(_l("The image is larger than %(side)s×%(side)s pixels.",
+                              side=MAX_SIDE), field="file") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise TenancyError(_l("The file is not an image (PNG, JPEG, GIF, ICO or WebP)."),
                            field="file") from error
