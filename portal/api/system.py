@@ -49,10 +49,14 @@ def me():
 
 
 def serialize_operation(op: Operation) -> dict:
-    return {"id": op.id, "kind": op.kind, "status": op.status.value, "percent": op.percent,
+    data = {"id": op.id, "kind": op.kind, "status": op.status.value, "percent": op.percent,
             "progress": {"done": op.progress_done, "total": op.progress_total},
             "result": op.result, "error": op.error, "created_at": iso(op.created_at),
             "finished_at": iso(op.finished_at)}
+    if op.kind == "delegation":  # the child resellers' copies made so far (07 §4.5)
+        data["child_plan_ids"] = [row["child_plan_id"]
+                                  for row in (op.result or {}).get("plans", [])]
+    return data
 
 
 @endpoint("/operations/<int:operation_id>", permission=None,
