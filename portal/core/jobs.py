@@ -133,6 +133,11 @@ def enqueue_after_commit(fn, *args, queue: str = "default") -> None:
     """Queue fn(*args) once the current transaction commits; drop it on rollback."""
     pending = db.session.info.setdefault("portal_after_commit", [])
     pending.append((job_path(fn), tuple(args), queue))
+    # Jobs queued inside a savepoint go if that savepoint is rolled back.
+    nested = db.session().get_nested_transaction()
+    if nested is not None:
+        db.session.info.setdefault("portal_after_commit_nested", []).append(
+            (id(nested), pending[-1]))
 
 
 def drain() -> int:
@@ -146,6 +151,13 @@ def init_jobs(app) -> None:
 
 @event.listens_for(Session, "after_commit", propagate=True)
 def _flush_after_commit(session):
+    if session.in_nested_transaction():
+        # A savepoint released: its jobs now wait for the real commit.
+        savepoint = id(session.get_nested_transaction())
+        session.info["portal_after_commit_nested"] = [
+            t for t in session.info.get("portal_after_commit_nested", []) if t[0] != savepoint]
+        return
+    session.info.pop("portal_after_commit_nested", None)
     pending = session.info.pop("portal_after_commit", None)
     if pending:
         jobs_backend = current_app.extensions["portal_jobs"]
@@ -153,6 +165,19 @@ def _flush_after_commit(session):
             jobs_backend.enqueue(path, args, queue)
 
 
-@event.listens_for(Session, "after_rollback", propagate=True)
-def _drop_after_rollback(session):
-    session.info.pop("portal_after_commit", None)
+@event.listens_for(Session, "after_soft_rollback", propagate=True)
+def _drop_after_rollback(session, previous_transaction):
+    """A rollback drops the jobs it undid (fires even when no SQL had run yet)."""
+    if previous_transaction.nested:
+        # Only the jobs queued inside the savepoint being rolled back are dropped.
+        savepoint = id(previous_transaction)
+        tagged = session.info.get("portal_after_commit_nested", [])
+        dropped = [entry for tag, entry in tagged if tag == savepoint]
+        session.info["portal_after_commit_nested"] = [t for t in tagged if t[0] != savepoint]
+        pending = session.info.get("portal_after_commit", [])
+        session.info["portal_after_commit"] = [e for e in pending
+                                               if not any(e is d for d in dropped)]
+        return
+    if previous_transaction.parent is None:
+        session.info.pop("portal_after_commit_nested", None)
+        session.info.pop("portal_after_commit", None)

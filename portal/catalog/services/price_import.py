@@ -53,7 +53,6 @@ ITEM_LABELS = {PERIOD: _l("Period"), RESOURCE: _l("Resource")}
 LANGUAGES = ("en", "ru")  # a file exported in either language imports in either
 MAX_ROWS = 100_000
 # portal.core.jobs keeps the jobs to queue after the commit under this session key.
-PENDING_JOBS = "portal_after_commit"
 
 
 # --- export -------------------------------------------------------------------------------
@@ -269,35 +268,10 @@ def _parse(number: int, values, index_of, item_types) -> _Row | RefusedRow:
     return _Row(number, plan_id, item_type, item_id, currency, prices)
 
 
-def _merge_jobs(held: list, queued: list) -> list:
-    """Jobs of one row join those held for the commit; sync requests share one job."""
-    sync_path = jobs.job_path(sync_plan_copies_job)
-    for path, args, queue in queued:
-        same = next((job for job in held if job[0] == path == sync_path), None)
-        if same is None:
-            held.append((path, args, queue))
-            continue
-        for plan_id in args[0]:
-            if plan_id not in same[1][0]:
-                same[1][0].append(plan_id)
-    return held
-
-
 def _in_savepoint(apply) -> None:
-    """Run apply() in a SAVEPOINT, keeping the jobs it queues for the import's own commit.
-
-    SQLAlchemy fires after_commit / after_rollback for a SAVEPOINT too, so without this the
-    sync job would be queued before the import commits, and a refused row would drop the jobs
-    of the rows before it.
-    """
-    held = db.session.info.pop(PENDING_JOBS, [])
-    queued = []
-    try:
-        with db.session.begin_nested():
-            apply()
-            queued = db.session.info.pop(PENDING_JOBS, [])
-    finally:
-        db.session.info[PENDING_JOBS] = _merge_jobs(held, queued)
+    """Run apply() in a SAVEPOINT: a refused row changes nothing (its jobs go with it)."""
+    with db.session.begin_nested():
+        apply()
 
 
 def import_price_list(reseller, data: bytes, *, actor=None) -> ImportReport:
