@@ -101,13 +101,14 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.accounts.views import bp as accounts_bp  # noqa: PLC0415
     from portal.api import bp as api_bp  # noqa: PLC0415
     from portal.billing.views import bp as billing_bp  # noqa: PLC0415
+    from portal.catalog.views import bp as catalog_bp  # noqa: PLC0415
     from portal.core.views import bp as core_bp  # noqa: PLC0415
     from portal.operator.views import bp as operator_bp  # noqa: PLC0415
     from portal.settings.views import bp as settings_bp  # noqa: PLC0415
     from portal.tenancy.views import bp as tenancy_bp  # noqa: PLC0415
 
-    for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, billing_bp,
-                      api_bp):
+    for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, catalog_bp,
+                      billing_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

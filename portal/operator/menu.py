@@ -32,6 +32,18 @@ MENU = (
     MenuBlock(_l("Billing"), (
         MenuItem("currencies", _l("Currencies"), "billing.currencies", "currencies.view"),
     )),
+    MenuBlock(_l("Products"), (
+        MenuItem("price_list", _l("Price list"), "catalog.price_list", "price_list.view"),
+        MenuItem("plans", _l("Plans"), "catalog.list_plans", "plans.view"),
+        MenuItem("plan_categories", _l("Plan categories"), "catalog.list_plan_categories",
+                 "plan_categories.view"),
+        MenuItem("products", _l("Products"), "catalog.list_products", "products.view"),
+        MenuItem("product_categories", _l("Product categories"),
+                 "catalog.list_product_categories", "product_categories.view"),
+        MenuItem("provisioning_rules", _l("Provisioning rules"),
+                 "catalog.list_provisioning_rules", "provisioning_rules.view"),
+        MenuItem("services", _l("Services"), "catalog.list_services", "services.view"),
+    )),
     MenuBlock(_l("Configuration"), (
         MenuItem("system_settings", _l("System settings"), "settings.system", "system_settings.view"),
         MenuItem("security_settings", _l("Security settings"), "settings.security",
