@@ -11,10 +11,13 @@ from portal.accounts.models import Role
 from portal.core.clock import clock
 from portal.core.models import Operation, OperationStatus
 from portal.extensions import db as database
-from tests.factories import Panel, make_reseller, make_root, make_staff, make_token
+from tests.factories import (Panel, make_plan, make_reseller, make_root, make_service,
+                             make_staff, make_token)
 
 # URL argument -> how to find "the other tenant's object" of that kind.
-ARGUMENTS = {"reseller_id", "member_id", "token_id", "operation_id"}
+ARGUMENTS = {"reseller_id", "member_id", "token_id", "operation_id", "rule_id",
+             "product_category_id", "plan_category_id", "category_id", "service_id",
+             "product_id", "item_id", "plan_id", "period_id", "resource_id"}
 # Routes whose arguments are not object ids.
 NON_OBJECT_ARGUMENTS = {"filename", "code", "token", "kind", "list_key"}
 
@@ -41,7 +44,24 @@ def tree(app, db):
         database.session.flush()
         foreign[owner.slug] = {"reseller_id": owner.id, "member_id": member.id,
                                "token_id": token.id, "operation_id": operation.id}
+        foreign[owner.slug].update(_catalogue(owner))
     return {"root": root, "a": a, "a1": a1, "b": b, "a_admin": a_admin, "foreign": foreign}
+
+
+def _catalogue(owner) -> dict:
+    """One of everything the catalogue routes name, owned by `owner`."""
+    from portal.catalog.services import add_marketing_item
+
+    service = make_service(owner)
+    plan = make_plan(owner, services=[service], resources=[
+        {"service_resource_id": service.resources[0].id, "minimum": 1, "limit": 5}])
+    item = add_marketing_item(plan.product, kind="advantage", name="Fast")
+    return {"rule_id": plan.provisioning_rule_id,
+            "product_category_id": plan.product.product_category_id,
+            "plan_category_id": plan.plan_category_id, "service_id": service.id,
+            "service_resource_id": service.resources[0].id, "product_id": plan.product_id,
+            "item_id": item.id, "plan_id": plan.id, "period_id": plan.periods[0].id,
+            "plan_resource_id": plan.resources[0].id}
 
 
 def object_rules(app, prefix_filter):
@@ -58,7 +78,18 @@ def object_rules(app, prefix_filter):
 
 
 def fill(rule, values) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+    def value(match):
+        name = match.group(1)
+        # Two kinds of object share these argument names; the path says which one it is.
+        if name == "category_id":
+            name = "plan_category_id" if "plan-categories" in rule.rule else "product_category_id"
+        elif name == "resource_id":
+            name = "service_resource_id" if "/services/" in rule.rule else "plan_resource_id"
+        if name == "kind":
+            return "advantage"
+        return str(values[name])
+
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", value, rule.rule)
 
 
 def test_every_panel_route_hides_other_tenants_objects(app, tree):
