@@ -304,7 +304,7 @@ def _cloudhost(root, default_k="1.50"):
 def test_we14_copy_with_prices_reset(root):
     plan = _cloudhost(root)
     copy = copy_plan(plan)
-    assert copy.name == "CloudHost Copy" and copy.id != plan.id
+    assert copy.name == "CloudHost Копия" and copy.id != plan.id  # the manual's default name
     period = copy.periods[0]
     assert (period.setup_fee, period.monthly_fee, period.transfer_fee, period.renewal_fee) == (
         Decimal(0), Decimal(0), Decimal(0), Decimal(0))

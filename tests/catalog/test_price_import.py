@@ -19,6 +19,15 @@ from tests.factories import delegate, make_plan, make_reseller, make_root
 KEYS = [key for key, _label in COLUMNS]
 
 
+@pytest.fixture(autouse=True)
+def english(db):
+    """The reports below are read in English; the file's headers are language-neutral."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield
+
+
 def month(**fees):
     return {"duration": 1, "duration_unit": "month", **fees}
 

@@ -655,7 +655,8 @@ def copy_plan(plan: Plan, *, name: str | None = None, published: bool = True,
         raise CatalogError(_l("A delegated plan cannot be copied (05 R-CP-1)."))
     if plan.status == PlanStatus.DEACTIVATED_BY_PROVIDER:
         raise CatalogError(_l("Only an active or inactive plan can be copied (05 R-CP-1)."))
-    name = (name or "").strip() or f"{plan.name} {_l('Copy')}"
+    # The manual's default name for a copy: "<name> Копия" (05 R-CP-3).
+    name = (name or "").strip() or str(_l("%(name)s Copy", name=plan.name))
     default_k = plan.product.category.default_markup
     copy = Plan(reseller_id=plan.reseller_id, source=PlanSource.MANUAL, name=name,
                 published=bool(published), status=PlanStatus.ACTIVE, own_status=PlanStatus.ACTIVE,
