@@ -187,6 +187,17 @@ def test_create_page_names_what_is_missing(panel, root):
                        "a provisioning rule, a service.")
 
 
+def test_create_from_a_product_comes_with_the_product_chosen(panel, root, setup):
+    def product_select(url):
+        page = text_of(panel.get(url))
+        return re.search(r'<select[^>]*name="product_id".*?</select>', page, re.S).group(0)
+
+    chosen = product_select(f"/plans/new?product_id={setup['product'].id}")
+    assert re.search(r'<option selected value="%d">' % setup["product"].id, chosen) or \
+        re.search(r'<option value="%d" selected>' % setup["product"].id, chosen)  # R-PD-5
+    assert 'selected value=""' in product_select("/plans/new?product_id=999999")  # not ours
+
+
 def test_create_plan_then_add_periods_and_resources(panel, root, setup, db):
     page = panel.get("/plans/new")
     assert page.status_code == 200

@@ -210,6 +210,10 @@ def create_plan():
     form.services.choices = [(s.id, s.name) for s in services]
     if not form.is_submitted():
         form.currency.data = reseller.currency  # R-PLN-9
+        # R-PD-5: "Create a plan" from a product's Plans tab comes with the product chosen.
+        product_id = request.args.get("product_id", type=int)
+        if product_id in {value for value, _label in form.product_id.choices}:
+            form.product_id.data = product_id
     created = []
 
     def apply(f):
