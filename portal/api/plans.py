@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import abort, g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.api.base import endpoint, iso, json_body, paginate, require
 from portal.api.catalog import (amount, checked, coefficient, column_text, default_plan_category,
@@ -239,6 +240,9 @@ def list_plans_api():
             query = query.where(column == value)
     if request.args.get("q"):
         query = query.where(Plan.name.ilike(f"%{request.args['q']}%"))
+    # serialize_plan reads each plan's periods, resources and services: load them per page.
+    query = query.options(selectinload(Plan.periods), selectinload(Plan.resources),
+                          selectinload(Plan.services))
     return paginate(query, serialize_plan, sort_fields=SORTS)
 
 

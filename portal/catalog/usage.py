@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
 
 # fn(plan_ids) -> {plan_id: number of subscriptions that are not Deleted}
@@ -24,14 +25,13 @@ def live_subscription_counts(plan_ids: Iterable[int]) -> dict[int, int]:
     return counts
 
 
-def copy_tree_ids(plan_id: int, *, include_self: bool = True) -> list[int]:
-    """The plan and every delegated copy of it at any depth."""
-    from portal.catalog.models import Plan  # noqa: PLC0415
+def copy_tree_ids(plan_id: int) -> list[int]:
+    """The plan and every delegated copy of it at any depth (the copies are other tenants')."""
+    from portal.catalog.services.sync import copy_tree  # noqa: PLC0415
 
-    tree = select(Plan.id).where(Plan.id == plan_id).cte("plan_tree", recursive=True)
-    tree = tree.union_all(select(Plan.id).where(Plan.parent_id == tree.c.id))
-    ids = list(db.session.scalars(select(tree.c.id)))
-    return ids if include_self else [i for i in ids if i != plan_id]
+    tree = copy_tree(plan_id)
+    with across_tenants():
+        return list(db.session.scalars(select(tree.c.id)))
 
 
 def has_live_subscriptions(plan) -> bool:

@@ -280,9 +280,12 @@ def set_plan_services(plan: Plan, services, *, actor=None, log: bool = True) -> 
     ids = []
     for service in services:
         service_id = service.id if isinstance(service, ServiceTemplate) else service
-        template = _own(ServiceTemplate, plan.reseller_id, service_id, "services",
-                        _l("Unknown service.")) if not plan.is_delegated else \
-            db.session.get(ServiceTemplate, service_id)
+        if plan.is_delegated:  # a copy keeps the provider's templates
+            with across_tenants():
+                template = db.session.get(ServiceTemplate, service_id)
+        else:
+            template = _own(ServiceTemplate, plan.reseller_id, service_id, "services",
+                            _l("Unknown service."))
         if template is None:
             raise CatalogError(_l("Unknown service."), field="services")
         ids.append(template.id)

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import contains_eager
 
 from portal.accounts.auth import staff_required
 from portal.catalog.forms_plans import (CopyForm, CopyPageForm, DelegateForm, PeriodForm,
@@ -126,7 +127,8 @@ def delegation_rows(operation) -> list[dict]:
 def _plans_query(reseller):
     return (scoped_select(Plan, reseller)
             .join(PlanCategory, PlanCategory.id == Plan.plan_category_id)
-            .join(Product, Product.id == Plan.product_id))
+            .join(Product, Product.id == Plan.product_id)
+            .options(contains_eager(Plan.plan_category), contains_eager(Plan.product)))
 
 
 def _subscriptions(plan: Plan) -> int:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from PIL import Image
 from sqlalchemy import false, func, select
+from sqlalchemy.orm import contains_eager
 
 from portal.accounts.auth import staff_required
 from portal.catalog.forms_products import (MANUAL_MODE_FIELDS, PRODUCT_TYPE_EXAMPLES,
@@ -235,7 +236,8 @@ def delete_product_category_page(category_id):
 
 def _product_query(reseller):
     return scoped_select(Product, reseller).join(
-        ProductCategory, ProductCategory.id == Product.product_category_id)
+        ProductCategory, ProductCategory.id == Product.product_category_id).options(
+        contains_eager(Product.category))  # the category column reads the joined row
 
 
 PRODUCTS = register_list(ListDefinition(
