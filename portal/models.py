@@ -3,6 +3,7 @@
 from portal.accounts.models import *  # noqa: F403
 from portal.billing.models import *  # noqa: F403
 from portal.catalog.models import *  # noqa: F403
+from portal.clients.models import *  # noqa: F403
 from portal.core.models import *  # noqa: F403
 from portal.settings.models import *  # noqa: F403
 from portal.tenancy.models import *  # noqa: F403

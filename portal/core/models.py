@@ -150,3 +150,24 @@ class IdempotentRequest(db.Model):
     status_code: Mapped[int]
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+
+class Comment(db.Model):
+    """A staff comment on an object's page, with an optional attached file (01 R-CMT-1)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"),
+                                             index=True)
+    subject_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL"))
+    author_label: Mapped[str] = mapped_column(String(255), default="")
+    attachment_name: Mapped[str | None] = mapped_column(String(255))
+    attachment_type: Mapped[str | None] = mapped_column(String(128))
+    attachment_data: Mapped[bytes | None] = mapped_column(db.LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)

@@ -115,6 +115,10 @@ class Reseller(db.Model):
         return self.domain_of(DomainKind.PANEL)
 
     @property
+    def client_domain(self) -> str:
+        return self.domain_of(DomainKind.CLIENT)
+
+    @property
     def store_domain(self) -> str:
         return self.domain_of(DomainKind.STORE)
 
@@ -127,6 +131,7 @@ class Reseller(db.Model):
 class DomainKind(enum.StrEnum):
     PANEL = "panel"   # operator and client panel share it (07 BR-18)
     STORE = "store"
+    CLIENT = "client"  # an optional host of the reseller's client panel alone
 
 
 class ResellerDomain(db.Model):

@@ -1,0 +1,1 @@
+"""Clients, client types, service rules, additional parameters and client-panel users."""
