@@ -171,3 +171,56 @@ def sync(plan):
     from portal.core.clock import clock
 
     return sync_plan_copies(plan, now=clock.now())
+
+
+# --- clients -------------------------------------------------------------------------------
+
+VALID_INN_10 = "7707083893"    # an organisation's INN with right check digits
+VALID_INN_12 = "500100732259"  # a person's INN with right check digits
+
+
+def make_client_type(reseller, *, key=None, **kw):
+    from portal.clients.services.client_types import create_client_type
+
+    n = next(_seq)
+    return create_client_type(reseller, name=kw.pop("name", f"Client type {n}"),
+                              key=key or f"type_{n}",
+                              name_template=kw.pop("name_template", "%primary_name"),
+                              primary_name_label=kw.pop("primary_name_label", "Company"),
+                              legal_form=kw.pop("legal_form", "organization"), **kw)
+
+
+def make_service_rule(reseller, *, key=None, **kw):
+    from portal.clients.services.service_rules import create_service_rule
+
+    n = next(_seq)
+    return create_service_rule(reseller, name=kw.pop("name", f"Service rule {n}"),
+                               key=key or f"service_rule_{n}", **kw)
+
+
+def make_client(reseller, *, client_type=None, service_rule=None, owner_email=None, **kw):
+    """An active client with a new owner user (no invitation mail)."""
+    from portal.clients.services.clients import create_client
+
+    n = next(_seq)
+    client_type = client_type or make_client_type(reseller)
+    service_rule = service_rule or make_service_rule(reseller)
+    if "owner_user_id" not in kw:
+        kw.setdefault("owner", {"email": owner_email or f"owner{n}@example.com",
+                                "first_name": "Ivan", "last_name": f"Owner{n}"})
+    if client_type.uses_primary_name:
+        kw.setdefault("primary_name", f"Client {n}")
+    if client_type.uses_person_name:
+        kw.setdefault("first_name", "Anna")
+        kw.setdefault("last_name", f"Client{n}")
+    return create_client(reseller, client_type_id=client_type.id,
+                         service_rule_id=service_rule.id, **kw)
+
+
+def make_user(reseller, *, email=None, password=PASSWORD, **kw):
+    from portal.clients.services.users import create_user
+
+    n = next(_seq)
+    return create_user(reseller, email=email or f"user{n}@example.com",
+                       first_name=kw.pop("first_name", "Petr"),
+                       last_name=kw.pop("last_name", f"User{n}"), password=password, **kw)
