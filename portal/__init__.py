@@ -24,6 +24,9 @@ def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in ("ru", "en"):
         return chosen
+    user = getattr(g, "user", None)  # a client-panel user
+    if user is not None and getattr(user, "language", None) in ("ru", "en"):
+        return user.language
     member = getattr(current_user, "member", None)
     if member is not None and member.language in ("ru", "en"):
         return member.language
@@ -83,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal import models  # noqa: F401, PLC0415 - register every table
     from portal.accounts import jobs as _accounts_jobs  # noqa: F401, PLC0415 - daily jobs
     from portal.catalog import services as _catalog  # noqa: F401, PLC0415 - inheritance steps
+    from portal.clients import services as _clients  # noqa: F401, PLC0415 - inheritance steps
     from portal.core import formatting, jobs  # noqa: PLC0415
     from portal.core.clock import clock  # noqa: PLC0415
     from portal.core.errors_views import register_error_handlers  # noqa: PLC0415
@@ -102,13 +106,15 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.api import bp as api_bp  # noqa: PLC0415
     from portal.billing.views import bp as billing_bp  # noqa: PLC0415
     from portal.catalog.views import bp as catalog_bp  # noqa: PLC0415
+    from portal.client_panel.views import bp as client_panel_bp  # noqa: PLC0415
+    from portal.clients.views import bp as clients_bp  # noqa: PLC0415
     from portal.core.views import bp as core_bp  # noqa: PLC0415
     from portal.operator.views import bp as operator_bp  # noqa: PLC0415
     from portal.settings.views import bp as settings_bp  # noqa: PLC0415
     from portal.tenancy.views import bp as tenancy_bp  # noqa: PLC0415
 
-    for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, catalog_bp,
-                      billing_bp, api_bp):
+    for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, clients_bp,
+                      catalog_bp, billing_bp, client_panel_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

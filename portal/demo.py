@@ -62,13 +62,52 @@ def load_demo() -> list[str]:
         set_branding_image(root, "logo", _logo("S", "#1f5fa8"))
         update_reseller(root, panel_title="Softline Distribution — operator panel")
     _catalogue(root, created["acme"], created["beta"])
+    client_lines = _clients(created["acme"]) + _clients(created["beta"])
     lines = ["Demo data is ready. Password for every account: " + PASSWORD, ""]
     for prefix, reseller in created.items():
         host = "localhost" if reseller.is_root else reseller.local_host
         lines.append(f"  {reseller.name}: http://{host}:5000/")
         lines += [f"    {'system_admin':<22} admin@example.com"] if reseller.is_root else []
         lines += _staff(reseller, prefix)
+    lines += ["", "  Client panels (owners' logins):", *client_lines]
     db.session.commit()
+    return lines
+
+
+# key of the client type, names, owner (first, last, e-mail prefix), INN
+DEMO_CLIENTS = (
+    ("legal_entity", {"primary_name": "Contoso Ltd"}, ("Kate", "Ushakova", "kate"),
+     "7707083893"),
+    ("individual", {"first_name": "Adam", "last_name": "Smith"}, ("Adam", "Smith", "adam"),
+     ""),
+)
+
+
+def _clients(reseller: Reseller) -> list[str]:
+    """Two clients with owners who can sign in to the reseller's client panel."""
+    from portal.clients.models import ClientType, User  # noqa: PLC0415
+    from portal.clients.services.clients import create_client  # noqa: PLC0415
+    from portal.clients.services.service_rules import default_service_rule  # noqa: PLC0415
+    from portal.clients.services.users import set_user_password  # noqa: PLC0415
+
+    host = f"http://{reseller.local_host}:5000/client/"
+    lines = []
+    rule = default_service_rule(reseller)
+    for type_key, names, (first, last, login), inn in DEMO_CLIENTS:
+        email = f"{login}@{reseller.slug}-client.example.com"
+        lines.append(f"    {reseller.name}: {host}  {email}")
+        if db.session.scalar(select(User.id).where(User.reseller_id == reseller.id,
+                                                   User.email == email)) is not None:
+            continue
+        client_type = db.session.scalar(select(ClientType).where(
+            ClientType.reseller_id == reseller.id, ClientType.key == type_key))
+        if client_type is None or rule is None:
+            continue
+        client = create_client(reseller, client_type_id=client_type.id, service_rule_id=rule.id,
+                               owner={"email": email, "first_name": first, "last_name": last},
+                               parameters={"inn": inn} if inn else {}, city="Moscow",
+                               **names)
+        set_user_password(client.owner, PASSWORD)
     return lines
 
 

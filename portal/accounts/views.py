@@ -75,7 +75,10 @@ def logout():
         end_session(current_user.session)
         db.session.commit()
     logout_user()
+    client_key = session.get("client_session")  # the client panel's sign-in is its own
     session.clear()
+    if client_key:
+        session["client_session"] = client_key
     return redirect(url_for("accounts.login"))
 
 

@@ -21,7 +21,8 @@ PLAIN_FIELDS = ("name", "currency", "company_name", "country_code", "contact_fir
 
 RESELLER_SCHEMA = {"type": "object", "properties": {
     "name": {"type": "string"}, "currency": {"type": "string"}, "domain": {"type": "string"},
-    "store_domain": {"type": "string"}, "status": {"type": "string", "enum": ["active", "suspended"]},
+    "store_domain": {"type": "string"}, "client_domain": {"type": "string"},
+    "status": {"type": "string", "enum": ["active", "suspended"]},
     "settings_mode": {"type": "string", "enum": ["copy_provider", "copy_standard"]},
     "smtp": {"type": "object", "properties": {k: {"type": "string"} for k in SMTP_KEYS}}}}
 
@@ -31,6 +32,7 @@ def serialize(reseller: Reseller) -> dict:
         "id": reseller.id, "parent_id": reseller.parent_id, "name": reseller.name,
         "slug": reseller.slug, "currency": reseller.currency, "status": reseller.status.value,
         "domain": reseller.panel_domain or None, "store_domain": reseller.store_domain or None,
+        "client_domain": reseller.client_domain or None,
         "local_host": reseller.local_host, "default_language": reseller.default_language,
         "panel_title": reseller.panel_title, "company_name": reseller.company_name,
         "contact_email": reseller.contact_email,
@@ -83,6 +85,7 @@ def create_reseller_api():
     data = json_body()
     require(data, "name")
     expect_type(data, "domain", str)
+    expect_type(data, "client_domain", str)
     fields = _fields(data)
     mode = data.get("settings_mode", "copy_provider")
     if mode not in ("copy_provider", "copy_standard"):
@@ -92,6 +95,8 @@ def create_reseller_api():
         settings_mode=mode,
         domain=data.get("domain") or "", store_domain=data.get("store_domain") or "",
         actor=g.principal, **fields)
+    if data.get("client_domain"):
+        set_domain(reseller, DomainKind.CLIENT, data["client_domain"], actor=g.principal)
     db.session.commit()
     return jsonify(serialize(reseller)), 201
 
@@ -122,7 +127,8 @@ def update_reseller_api(reseller_id):
     fields = _fields(data)
     if fields:
         update_reseller(reseller, actor=g.principal, **fields)
-    for key, kind in (("domain", DomainKind.PANEL), ("store_domain", DomainKind.STORE)):
+    for key, kind in (("domain", DomainKind.PANEL), ("store_domain", DomainKind.STORE),
+                      ("client_domain", DomainKind.CLIENT)):
         if key in data:
             expect_type(data, key, str)
             set_domain(reseller, kind, data[key] or "", actor=g.principal)

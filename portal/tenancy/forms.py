@@ -49,6 +49,8 @@ class BrandingForm(FlaskForm):
 class DomainForm(FlaskForm):
     panel_domain = StringField(_l("Panel domain"), validators=[Optional(), Length(max=255)])
     store_domain = StringField(_l("Store domain"), validators=[Optional(), Length(max=255)])
+    # 07 BR-18: the client panel also works at /client/ on the panel domain; this host is optional.
+    client_domain = StringField(_l("Client panel domain"), validators=[Optional(), Length(max=255)])
 
 
 class SmtpForm(FlaskForm):

@@ -106,7 +106,8 @@ def _detail_context(reseller, **forms):
         "target": reseller,
         "edit_form": ResellerEditForm(obj=reseller, formdata=None),
         "domain_form": DomainForm(formdata=None, panel_domain=reseller.panel_domain,
-                                  store_domain=reseller.store_domain),
+                                  store_domain=reseller.store_domain,
+                                  client_domain=reseller.client_domain),
         "branding_form": BrandingForm(obj=reseller, formdata=None),
         "smtp_form": SmtpForm(obj=reseller, formdata=None),
         "test_form": TestEmailForm(formdata=None),
@@ -152,6 +153,7 @@ def update_domain(reseller_id):
     def apply(form):
         set_domain(reseller, DomainKind.PANEL, form.panel_domain.data or "", actor=current_user)
         set_domain(reseller, DomainKind.STORE, form.store_domain.data or "", actor=current_user)
+        set_domain(reseller, DomainKind.CLIENT, form.client_domain.data or "", actor=current_user)
 
     return _save(reseller, "domain_form", DomainForm(), apply, _("Saved."))
 

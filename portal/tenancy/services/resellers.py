@@ -77,10 +77,19 @@ def normalise_domain(domain: str) -> str:
     return domain
 
 
+DOMAIN_FIELDS = {DomainKind.PANEL: "domain", DomainKind.STORE: "store_domain",
+                 DomainKind.CLIENT: "client_domain"}
+
+
 def set_domain(reseller: Reseller, kind: DomainKind, domain: str, *, actor=None) -> None:
-    """Give the reseller a panel or store domain (unique across all tenants); empty clears it."""
+    """Give the reseller a panel, store or client-panel domain (unique across all tenants);
+    empty clears it."""
     kind = DomainKind(kind)
-    domain = normalise_domain(domain)
+    try:
+        domain = normalise_domain(domain)
+    except TenancyError as error:
+        error.field = DOMAIN_FIELDS[kind]
+        raise
     current = next((d for d in reseller.domains if d.kind == kind), None)
     if (current.domain if current else "") == domain:
         return
@@ -90,7 +99,7 @@ def set_domain(reseller: Reseller, kind: DomainKind, domain: str, *, actor=None)
                 func.lower(ResellerDomain.domain) == domain))
         if taken is not None and taken is not current:
             raise TenancyError(_l("The domain %(domain)s is already in use.", domain=domain),
-                               field="domain" if kind == DomainKind.PANEL else "store_domain",
+                               field=DOMAIN_FIELDS[kind],
                                status=409, code="conflict")
     old = current.domain if current else ""
     if current is not None and not domain:
@@ -167,7 +176,8 @@ def set_reseller_status(reseller: Reseller, status: ResellerStatus | str, *, act
 # and the provisioning rules every reseller receives from above (05 R-PR-1).
 OWNED_TABLES = {"audit_events", "system_settings", "security_settings", "reseller_domains",
                 "document_counters", "operations", "list_preferences", "idempotent_requests",
-                "provisioning_rules", "catalog_settings", "exchange_rates"}
+                "provisioning_rules", "catalog_settings", "exchange_rates", "client_types",
+                "service_rules", "additional_parameter_groups", "additional_parameters"}
 
 
 def delete_reseller(reseller: Reseller, *, actor=None) -> None:

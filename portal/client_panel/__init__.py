@@ -1,0 +1,1 @@
+"""The client panel's frame: sign-in, password reset, switching clients, the user's settings."""
