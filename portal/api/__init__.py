@@ -6,3 +6,5 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from portal.api import base, exchange_rates, resellers, staff, system  # noqa: E402, F401
 from portal.api import catalog, plans  # noqa: E402, F401
+from portal.api import clients  # noqa: E402, F401
+from portal.api import client_config  # noqa: E402, F401

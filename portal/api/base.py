@@ -136,6 +136,8 @@ def paginate(query, serialize, *, sort_fields: dict | None = None, default_sort=
         except ValueError:
             raise ApiValidationError({name: [_("Must be a whole number.")]}) from None
     page, per_page = numbers["page"], min(500, numbers["per_page"])
+    if page > 1_000_000:  # an offset past bigint answers 500 on PostgreSQL
+        raise ApiValidationError({"page": [_("The page number is too large.")]})
     sort = request.args.get("sort") or default_sort
     fields = sort_fields or {}
     key = sort.lstrip("-")

@@ -17,7 +17,8 @@ from tests.factories import (Panel, make_plan, make_reseller, make_root, make_se
 # URL argument -> how to find "the other tenant's object" of that kind.
 ARGUMENTS = {"reseller_id", "member_id", "token_id", "operation_id", "rule_id",
              "product_category_id", "plan_category_id", "category_id", "service_id",
-             "product_id", "item_id", "plan_id", "period_id", "resource_id"}
+             "product_id", "item_id", "plan_id", "period_id", "resource_id", "client_id",
+             "user_id", "client_type_id", "parameter_id", "group_id", "comment_id"}
 # Routes whose arguments are not object ids.
 NON_OBJECT_ARGUMENTS = {"filename", "code", "token", "kind", "list_key"}
 
@@ -45,6 +46,7 @@ def tree(app, db):
         foreign[owner.slug] = {"reseller_id": owner.id, "member_id": member.id,
                                "token_id": token.id, "operation_id": operation.id}
         foreign[owner.slug].update(_catalogue(owner))
+        foreign[owner.slug].update(_clients(owner, member))
     return {"root": root, "a": a, "a1": a1, "b": b, "a_admin": a_admin, "foreign": foreign}
 
 
@@ -62,6 +64,27 @@ def _catalogue(owner) -> dict:
             "service_resource_id": service.resources[0].id, "product_id": plan.product_id,
             "item_id": item.id, "plan_id": plan.id, "period_id": plan.periods[0].id,
             "plan_resource_id": plan.resources[0].id}
+
+
+def _clients(owner, member) -> dict:
+    """A client with its owner, a comment, a client type with a parameter, a service rule."""
+    from portal.clients.services.parameters import create_parameter, ensure_default_group
+    from portal.core.models import Comment
+    from tests.factories import make_client, make_client_type, make_service_rule
+
+    client_type = make_client_type(owner)
+    parameter = create_parameter(owner, applies_to="client", client_type_id=client_type.id,
+                                 name="Code", key="code", data_type="string", optional=True)
+    rule = make_service_rule(owner)
+    client = make_client(owner, client_type=client_type, service_rule=rule)
+    comment = Comment(reseller_id=owner.id, subject_type="Client", subject_id=client.id,
+                      text="note", author_id=member.id, created_at=clock.now())
+    database.session.add(comment)
+    database.session.flush()
+    return {"client_id": client.id, "user_id": client.owner.id,
+            "client_type_id": client_type.id, "parameter_id": parameter.id,
+            "group_id": ensure_default_group(owner).id, "comment_id": comment.id,
+            "service_rule_id": rule.id}
 
 
 def object_rules(app, prefix_filter):
@@ -83,6 +106,8 @@ def fill(rule, values) -> str:
         # Two kinds of object share these argument names; the path says which one it is.
         if name == "category_id":
             name = "plan_category_id" if "plan-categories" in rule.rule else "product_category_id"
+        elif name == "rule_id" and "service-rules" in rule.rule:
+            name = "service_rule_id"
         elif name == "resource_id":
             name = "service_resource_id" if "/services/" in rule.rule else "plan_resource_id"
         if name == "kind":
