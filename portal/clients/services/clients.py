@@ -47,7 +47,8 @@ OPEN_STATUSES = (ClientStatus.ACTIVE, ClientStatus.FINANCIALLY_BLOCKED)
 def country_names(locale: str = "en") -> dict[str, str]:
     """ISO 3166 two-letter codes and their names in the locale."""
     return {code: name for code, name in Locale.parse(locale).territories.items()
-            if len(code) == 2 and code.isalpha() and code not in ("ZZ", "QO", "EU", "EZ", "UN")}
+            if len(code) == 2 and code.isalpha()
+            and code not in ("ZZ", "QO", "EU", "EZ", "UN", "XA", "XB")}
 
 
 def _money_or_none(value, field: str) -> Decimal | None:
