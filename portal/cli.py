@@ -38,6 +38,9 @@ def ensure_root(*, name: str, email: str, password: str, currency: str = "RUB",
         db.session.add(SystemSettings(reseller_id=root.id))
         db.session.add(SecuritySettings(reseller_id=root.id))
         db.session.flush()
+    from portal.clients.services.setup import install_client_defaults  # noqa: PLC0415
+
+    install_client_defaults(root)  # the standard client types with INN and the standard rule
     if member is None:
         member = create_staff_member(root, email=email, name=name, role=Role.SYSTEM_ADMIN,
                                      password=password)

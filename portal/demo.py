@@ -92,7 +92,11 @@ def _clients(reseller: Reseller) -> list[str]:
 
     host = f"http://{reseller.local_host}:5000/client/"
     lines = []
-    rule = default_service_rule(reseller)
+    from portal.clients.models import ServiceRule  # noqa: PLC0415
+
+    rule = default_service_rule(reseller) or db.session.scalar(
+        select(ServiceRule).where(ServiceRule.reseller_id == reseller.id)
+        .order_by(ServiceRule.id))
     for type_key, names, (first, last, login), inn in DEMO_CLIENTS:
         email = f"{login}@{reseller.slug}-client.example.com"
         lines.append(f"    {reseller.name}: {host}  {email}")

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.api.base import ApiValidationError, endpoint, iso, json_body, paginate
-from portal.catalog.models import (CLIENT_TYPES, Connector, PlanCategory, Product,
+from portal.catalog.models import (Connector, PlanCategory, Product,
                                    ProductCategory, ProvisioningRule, ResourceUnit,
                                    ServiceResource, ServiceTemplate)
 from portal.catalog.services import (CatalogError, add_service_resource, create_plan_category,
@@ -212,8 +212,8 @@ RULE_SCHEMA = {"type": "object", "required": ["name", "key"], "properties": {
     "unpaid_stop_after_days": {"type": "integer", "minimum": 0, "default": 0},
     "block_period_days": {"type": "integer", "minimum": 0, "default": 0},
     "promised_payment_allowed": {"type": "boolean", "default": False},
-    "client_types": {"type": "array", "items": {"type": "string", "enum": list(CLIENT_TYPES)},
-                     "description": "Default: every client type."},
+    "client_types": {"type": "array", "items": {"type": "string"},
+                     "description": "Keys of your client types. Default: all of them."},
     "added_client_types": {"type": "array", "items": {"type": "string"},
                            "description": "Only on a delegated rule: client types it adds."}}}
 

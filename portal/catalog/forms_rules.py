@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.catalog.models import CLIENT_TYPES
+from portal.catalog.services.rules import client_type_keys
 
 
 class CheckboxesField(SelectMultipleField):
@@ -22,7 +22,14 @@ class CheckboxesField(SelectMultipleField):
 
 
 def client_type_choices():
-    return [(key, label) for key, label in CLIENT_TYPES.items()]
+    """The acting reseller's client types, by key (08 §2.1; 05 "Available to clients")."""
+    from flask import g  # noqa: PLC0415
+
+    return list(client_type_keys(g.acting_reseller.id).items())
+
+
+def all_client_types():
+    return [key for key, _label in client_type_choices()]
 
 
 def _days(label, default):
@@ -44,7 +51,7 @@ class RuleForm(FlaskForm):
     unpaid_stop_after_days = _days(_l("Stop an unpaid subscription after (days)"), 0)
     block_period_days = _days(_l("Subscription block period (days)"), 0)
     client_types = CheckboxesField(_l("Client types"), choices=client_type_choices,
-                                   default=list(CLIENT_TYPES))
+                                   default=all_client_types)
 
 
 class DelegatedRuleForm(FlaskForm):

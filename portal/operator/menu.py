@@ -27,9 +27,15 @@ MENU = (
         MenuItem("dashboard", _l("Home"), "operator.home", "dashboard.view"),
     )),
     MenuBlock(_l("Operations"), (
+        MenuItem("clients", _l("Clients"), "clients.list_clients", "clients.view"),
+        MenuItem("client_users", _l("Client users"), "clients.list_users", "client_users.view"),
         MenuItem("resellers", _l("Resellers"), "tenancy.list_resellers", "resellers.view"),
     )),
     MenuBlock(_l("Billing"), (
+        MenuItem("client_types", _l("Client types"), "clients.list_client_types",
+                 "client_types.view"),
+        MenuItem("service_rules", _l("Service rules"), "clients.list_service_rules",
+                 "service_rules.view"),
         MenuItem("currencies", _l("Currencies"), "billing.currencies", "currencies.view"),
     )),
     MenuBlock(_l("Products"), (
@@ -50,6 +56,8 @@ MENU = (
                  "security_settings.view"),
         MenuItem("staff", _l("Staff and access rights"), "accounts.list_staff", "staff.view"),
         MenuItem("staff_roles", _l("Staff roles"), "accounts.roles", "staff_roles.view"),
+        MenuItem("additional_parameters", _l("Additional parameters"),
+                 "clients.list_parameters", "additional_parameters.view"),
         MenuItem("system_log", _l("Event log"), "operator.event_log", "system_log.view"),
     )),
 )

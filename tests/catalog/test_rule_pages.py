@@ -226,3 +226,22 @@ def test_view_only_member_sees_no_buttons(app, db, tree, monkeypatch):
     assert 'id="rule-form"' not in html and 'id="delete-rule"' not in html
     assert 'id="rule-facts"' in html
     assert panel.post(f"/provisioning-rules/{rule.id}", data=GOOD).status_code == 403
+
+
+def test_form_offers_the_resellers_client_types(db, tree):
+    from portal.clients.services.client_types import create_client_type
+    from portal.clients.services.setup import install_client_defaults
+
+    install_client_defaults(tree["root"])
+    create_client_type(tree["reseller"], name="Government", key="government",
+                       name_template="%primary_name")
+    db.session.commit()
+    html = tree["panel"].get("/provisioning-rules/new").get_data(as_text=True)
+    assert re.search(r'name="client_types" value="government" checked', html)
+    response = tree["panel"].post("/provisioning-rules/new", data={
+        **GOOD, "client_types": ["government"]})
+    assert response.status_code == 302
+    [rule] = rules_of(db, tree["reseller"])
+    assert rule.client_types == ["government"]
+    html = tree["panel"].get(f"/provisioning-rules/{rule.id}").get_data(as_text=True)
+    assert re.search(r'name="client_types" value="government" checked', html)

@@ -295,3 +295,44 @@ def test_name_conflict_with_a_later_delegated_rule_is_listed(db):
     with pytest.raises(CatalogError) as refused:
         update_provisioning_rule(own, name="Microsoft Azure")
     assert refused.value.field == "name"
+
+
+# --- client types are the reseller's own client types, by key (08 §2.1) ---------------------
+
+def test_client_types_are_the_resellers_client_type_keys(db):
+    from portal.clients.services.client_types import create_client_type
+    from portal.clients.services.setup import install_client_defaults
+
+    root = make_root()
+    install_client_defaults(root)
+    child = make_reseller(root, name="Child")
+    create_client_type(child, name="Government", key="government",
+                       name_template="%primary_name")
+    # By default a rule is available to every client type of its reseller.
+    rule = make_rule(child)
+    assert rule.client_types[:4] == ["individual", "sole_proprietor", "legal_entity",
+                                     "legal_entity_no_vat"]
+    assert "government" in rule.client_types
+    assert make_rule(child, client_types=["government"]).client_types == ["government"]
+    # The root has no "government" type: its rules cannot name it.
+    with pytest.raises(CatalogError) as refused:
+        make_rule(root, client_types=["government"])
+    assert refused.value.field == "client_types"
+
+
+def test_delegated_copy_may_add_the_childs_own_client_type(db):
+    from portal.clients.services.client_types import create_client_type
+    from portal.clients.services.setup import install_client_defaults
+
+    root = make_root()
+    install_client_defaults(root)
+    child = make_reseller(root, name="Child")
+    create_client_type(child, name="Government", key="government",
+                       name_template="%primary_name")
+    rule = make_rule(root, client_types=["legal_entity"])
+    copy = copy_at(db, rule, child)
+    update_provisioning_rule(copy, added_client_types=["government"])
+    assert copy.effective_client_types == ["legal_entity", "government"]
+    with pytest.raises(CatalogError) as refused:
+        update_provisioning_rule(copy, added_client_types=["martian"])
+    assert refused.value.field == "added_client_types"

@@ -395,7 +395,14 @@ def test_terms_consent_shows_when_the_setting_asks(db, world):
 
 
 def test_without_types_or_rules_the_form_cannot_be_sent(app, db):
+    from sqlalchemy import delete
+
+    from portal.clients.models import ClientType, ServiceRule
+
     reseller = make_reseller(make_root(), name="Empty")
+    # A new reseller receives its parent's types and rules; this one has had them removed.
+    db.session.execute(delete(ClientType).where(ClientType.reseller_id == reseller.id))
+    db.session.execute(delete(ServiceRule).where(ServiceRule.reseller_id == reseller.id))
     admin = make_staff(reseller)
     db.session.commit()
     html = Panel(app, reseller, admin).get("/clients/new").get_data(as_text=True)

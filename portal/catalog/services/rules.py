@@ -31,8 +31,27 @@ def _int(fields: dict, name: str, minimum: int, message) -> None:
         raise CatalogError(message, field=name)
 
 
-def validate_rule_fields(fields: dict, current: ProvisioningRule | None = None) -> None:
-    """The field rules of 05 §2.12: key pattern, financial day 1–28, renewal points."""
+def client_type_keys(reseller_id: int) -> dict[str, str]:
+    """key → name of the reseller's client types (08 §2.1), in ID order; an own type's name wins
+    over a delegated one with the same key. A reseller with no client types yet (the root before
+    its client settings are installed) has the standard keys of CLIENT_TYPES."""
+    from portal.clients.models import ClientType  # noqa: PLC0415 - by key only, no relation
+
+    types = db.session.scalars(select(ClientType).where(ClientType.reseller_id == reseller_id)
+                               .order_by(ClientType.id)).all()
+    if not types:
+        return {key: str(label) for key, label in CLIENT_TYPES.items()}
+    keys: dict[str, str] = {}
+    for client_type in types:
+        if client_type.key not in keys or not client_type.is_delegated:
+            keys[client_type.key] = client_type.name
+    return keys
+
+
+def validate_rule_fields(fields: dict, current: ProvisioningRule | None = None, *,
+                         reseller_id: int | None = None) -> None:
+    """The field rules of 05 §2.12: key pattern, financial day 1–28, renewal points, and client
+    types that are keys of the reseller's client types."""
     if "name" in fields and not (fields["name"] or "").strip():
         raise CatalogError(_l("Enter the rule's name."), field="name")
     if "key" in fields and not KEY_RE.match(fields["key"] or ""):
@@ -60,11 +79,12 @@ def validate_rule_fields(fields: dict, current: ProvisioningRule | None = None) 
         types = fields["client_types"]
         if not isinstance(types, list | tuple) or not types:
             raise CatalogError(_l("Choose at least one client type."), field="client_types")
-        unknown = [t for t in types if t not in CLIENT_TYPES]
+        known = client_type_keys(reseller_id if reseller_id is not None else current.reseller_id)
+        unknown = [t for t in types if t not in known]
         if unknown:
             raise CatalogError(_l("Unknown client type: %(types)s.", types=", ".join(
                 map(str, unknown))), field="client_types")
-        fields["client_types"] = [t for t in CLIENT_TYPES if t in types]
+        fields["client_types"] = [t for t in known if t in types]
 
 
 def _descendant_depths(reseller_id: int) -> list[tuple[int, int, int]]:
@@ -140,11 +160,11 @@ def _propagate_new(rule: ProvisioningRule) -> int:
 def create_provisioning_rule(reseller: Reseller, *, actor=None, **fields) -> ProvisioningRule:
     """Create a rule here and, delegated and read-only, at every reseller below (R-PR-1)."""
     fields = {k: v for k, v in fields.items() if k in RULE_FIELDS}
-    fields.setdefault("client_types", list(CLIENT_TYPES))
+    fields.setdefault("client_types", list(client_type_keys(reseller.id)))
     for required in ("name", "key"):
         fields.setdefault(required, "")
     fields["name"] = fields["name"].strip()
-    validate_rule_fields(fields)
+    validate_rule_fields(fields, reseller_id=reseller.id)
     _check_unique(reseller, fields, None)
     clash = _key_used_below(reseller, fields["key"])
     if clash:
@@ -169,12 +189,13 @@ def update_provisioning_rule(rule: ProvisioningRule, *, actor=None, **fields) ->
             raise CatalogError(_l("A delegated provisioning rule is read-only; you may only add "
                                   "client types (05 R-PR-11)."), field=sorted(changed)[0])
         added = [t for t in fields.get("added_client_types") or [] if t not in rule.client_types]
-        unknown = [t for t in added if t not in CLIENT_TYPES]
+        known = client_type_keys(rule.reseller_id)
+        unknown = [t for t in added if t not in known]
         if unknown:
-            raise CatalogError(_l("Unknown client type: %(types)s.", types=", ".join(unknown)),
-                               field="added_client_types")
+            raise CatalogError(_l("Unknown client type: %(types)s.", types=", ".join(
+                map(str, unknown))), field="added_client_types")
         before = audit.snapshot(rule, ("added_client_types",))
-        rule.added_client_types = [t for t in CLIENT_TYPES if t in added]
+        rule.added_client_types = [t for t in known if t in added]
         audit.log(rule, "catalog.provisioning_rule.updated", actor=actor,
                   changes=audit.diff(before, audit.snapshot(rule, ("added_client_types",))))
         return rule

@@ -14,9 +14,10 @@ from markupsafe import Markup
 
 from portal.accounts.auth import staff_required
 from portal.catalog.forms_rules import DelegatedRuleForm, RuleForm
-from portal.catalog.models import CLIENT_TYPES, ProvisioningRule
+from portal.catalog.models import ProvisioningRule
 from portal.catalog.services import (create_provisioning_rule, delete_provisioning_rule,
                                      name_conflicts, update_provisioning_rule)
+from portal.catalog.services.rules import client_type_keys
 from portal.catalog.views import bp
 from portal.catalog.views.products import YES_NO, YesNoFilter
 from portal.core.audit import events_for
@@ -97,7 +98,11 @@ def create_provisioning_rule_page():
 
 
 def _context(rule, **extra):
-    ctx = {"rule": rule, "events": events_for(rule), "client_types": CLIENT_TYPES}
+    # The reseller's client types by key; a key it no longer has shows as the key itself.
+    client_types = client_type_keys(rule.reseller_id)
+    for key in rule.effective_client_types:
+        client_types.setdefault(key, key)
+    ctx = {"rule": rule, "events": events_for(rule), "client_types": client_types}
     if rule.is_delegated:
         ctx["form"] = DelegatedRuleForm(formdata=None,
                                         added_client_types=list(rule.added_client_types or []))

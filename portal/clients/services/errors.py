@@ -1,0 +1,5 @@
+from portal.core.errors import DomainError
+
+
+class ClientsError(DomainError):
+    code = "clients_error"
