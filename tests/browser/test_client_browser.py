@@ -90,6 +90,8 @@ def test_owner_signs_in_at_the_resellers_host_and_staff_logs_in_as_the_client(
                         ("signatory_email", OWNER_EMAIL)):
         if staff.locator(f"input[name={name}]").count():
             staff.fill(f"input[name={name}]", value)
+    # A rule copied from the provider is never the default (08 R-SR-2): staff choose it.
+    staff.select_option("select[name=service_rule_id]", label="Стандартное")
     staff.click("#create-client")
     staff.wait_for_url(re.compile(r"/clients/\d+$"))
     assert "Contoso Browser LLC" in staff.content()
@@ -103,9 +105,11 @@ def test_owner_signs_in_at_the_resellers_host_and_staff_logs_in_as_the_client(
 
     owner = _page(browser, errors)
     owner.goto(link)
-    owner.fill("input[name=password]", OWNER_PASSWORD)
-    owner.fill("input[name=confirm]", OWNER_PASSWORD)
-    owner.click("button[type=submit]")
+    owner.fill("#new-password-form input[name=password]", OWNER_PASSWORD)
+    owner.fill("#new-password-form input[name=confirm]", OWNER_PASSWORD)
+    owner.click("#new-password-form button[type=submit]")
+    # The link signs the owner in at once.
+    owner.wait_for_selector("#client-name")
     # Sign in the ordinary way, as the owner would on another day.
     owner.context.clear_cookies()
     owner.goto(f"{base}/client/login")
@@ -121,9 +125,13 @@ def test_owner_signs_in_at_the_resellers_host_and_staff_logs_in_as_the_client(
     assert "Acme Cloud Client Area" in owner.content()
 
     # Staff log in as the client from the client page: the client panel says who is inside.
-    staff.click("#enter-client-panel")
-    staff.wait_for_selector("#impersonation-banner")
-    banner = staff.locator("#impersonation-banner").inner_text()
+    # The client panel opens in a new tab, so the operator page stays where it was.
+    with staff.context.expect_page() as opened:
+        staff.click("#enter-client-panel")
+    panel = opened.value
+    panel.wait_for_selector("#impersonation-banner")
+    banner = panel.locator("#impersonation-banner").inner_text()
     assert "Olga Petrova" in banner and "System Admin Acme Cloud" in banner
-    assert "Contoso Browser LLC" in staff.locator("#client-name").inner_text()
+    assert "Contoso Browser LLC" in panel.locator("#client-name").inner_text()
+    assert panel.url.startswith(f"{base}/client/")
     assert not errors, errors
