@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.clients.models import Client, ClientType, LegalForm
+from portal.clients.services.defaults import make_only_default
 from portal.clients.services.errors import ClientsError
 from portal.clients.services.parameters import (copy_type_parameters, delete_type_parameters,
                                                 detach_type_parameters, ensure_default_group)
@@ -87,10 +88,9 @@ def _types_of(reseller_id: int) -> list[ClientType]:
 
 def _make_default(client_type: ClientType) -> None:
     """R-CT-5: exactly one default per reseller; the new one clears the former."""
-    for other in _types_of(client_type.reseller_id):
-        if other is not client_type and other.is_default:
-            other.is_default = False
-    client_type.is_default = True
+    if client_type.id is None:
+        db.session.flush()
+    make_only_default(client_type)
 
 
 def default_client_type(reseller: Reseller) -> ClientType | None:

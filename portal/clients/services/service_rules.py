@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.clients.models import (RULE_COLORS, Client, PaymentModel, ServiceRule, StopMethod)
+from portal.clients.services.defaults import make_only_default
 from portal.clients.services.errors import ClientsError
 from portal.core import audit
 from portal.extensions import db
@@ -126,10 +127,9 @@ def _rules_of(reseller_id: int) -> list[ServiceRule]:
 
 def _make_default(rule: ServiceRule) -> None:
     """R-SR-2 / 08 §3.2: at most one default; the new one clears the former."""
-    for other in _rules_of(rule.reseller_id):
-        if other is not rule and other.is_default:
-            other.is_default = False
-    rule.is_default = True
+    if rule.id is None:
+        db.session.flush()
+    make_only_default(rule)
 
 
 def default_service_rule(reseller: Reseller) -> ServiceRule | None:
