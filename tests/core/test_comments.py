@@ -77,9 +77,11 @@ def test_five_megabytes_are_allowed_and_long_names_keep_their_type(db, setting):
 
 def test_the_message_reads_in_english(db, setting):
     _reseller, member, client = setting
-    with force_locale("en"), pytest.raises(CommentError) as refusal:
-        add_comment(client, text="", actor=member)
-    assert str(refusal.value) == "Write a comment or attach a file."
+    with force_locale("en"):
+        with pytest.raises(CommentError) as refusal:
+            add_comment(client, text="", actor=member)
+        assert str(refusal.value) == "Write a comment or attach a file."
+    assert str(refusal.value) == "Напишите комментарий или присоедините файл."
 
 
 def test_comments_are_per_object_and_newest_first(db, setting):
