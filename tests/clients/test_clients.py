@@ -239,3 +239,25 @@ def test_delete_is_refused_while_subscriptions_live(reseller):
             action(client)
     with pytest.raises(ClientsError):
         update_client(client, city="X")
+
+
+def test_the_standard_legal_entity_carries_inn_and_bank_details(reseller):
+    """The root's installed types reach the reseller with their INN and bank details."""
+    from sqlalchemy import select
+
+    from portal.clients.models import ClientType
+    from portal.extensions import db
+
+    legal = db.session.scalar(select(ClientType).where(ClientType.reseller_id == reseller.id,
+                                                       ClientType.key == "legal_entity"))
+    assert legal.is_delegated and legal.legal_form.value == "organization"
+    with pytest.raises(ClientsError) as refusal:
+        make_client(reseller, client_type=legal)  # the INN is required for organisations
+    assert refusal.value.field == "parameters.inn"
+    with pytest.raises(ClientsError) as refusal:
+        make_client(reseller, client_type=legal, parameters={"inn": VALID_INN_10, "bik": "12345"})
+    assert refusal.value.field == "parameters.bik"
+    client = make_client(reseller, client_type=legal, parameters={
+        "inn": VALID_INN_10, "bik": "044525225", "settlement_account": "40702810900000000001"})
+    assert sorted(v for v in parameter_values(client, ParameterTarget.CLIENT).values()) == [
+        "044525225", "40702810900000000001", VALID_INN_10]

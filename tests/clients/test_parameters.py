@@ -217,7 +217,9 @@ def test_copy_provider_copies_groups_and_user_parameters(db, tree):
     child = make_reseller(root, settings_mode=SettingsMode.COPY_PROVIDER)
     groups = {g.name: g for g in db.session.scalars(select(AdditionalParameterGroup).where(
         AdditionalParameterGroup.reseller_id == child.id))}
-    assert set(groups) == {"Default", "Microsoft"} and groups["Default"].is_default
+    # The root's own groups: its default one, the installed bank details, and Microsoft.
+    assert set(groups) == {"Default", "Банковские реквизиты", "Microsoft"}
+    assert groups["Default"].is_default
     [telegram] = params_of(db, child, "telegram")
     assert telegram.group_id == groups["Microsoft"].id and telegram.source_id is None
     [tenant] = params_of(db, child, "tenant_id")

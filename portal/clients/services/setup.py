@@ -67,5 +67,35 @@ def install_client_defaults(reseller: Reseller) -> None:
             create_parameter(reseller, name="ИНН", key="inn", data_type=ParameterType.INN,
                              applies_to=ParameterTarget.CLIENT, client_type_id=client_type.id,
                              public=True, unique=False, optional=inn_optional)
+        if legal_form != LegalForm.INDIVIDUAL:
+            _install_bank_details(reseller, client_type)
     install_standard_service_rule(reseller)
     db.session.flush()
+
+
+# The bank details on the client page (issue 4): optional typed parameters of the types that
+# sign contracts as organisations or sole proprietors; key, name, format.
+BANK_DETAILS = (("bank_name", "Банк", ""), ("bik", "БИК", r"\d{9}"),
+                ("settlement_account", "Расчётный счёт", r"\d{20}"),
+                ("correspondent_account", "Корреспондентский счёт", r"\d{20}"))
+BANK_GROUP = "Банковские реквизиты"
+
+
+def _install_bank_details(reseller: Reseller, client_type: ClientType) -> None:
+    from portal.clients.models import AdditionalParameterGroup  # noqa: PLC0415
+    from portal.clients.services.parameters import create_parameter_group  # noqa: PLC0415
+
+    group = db.session.scalar(select(AdditionalParameterGroup).where(
+        AdditionalParameterGroup.reseller_id == reseller.id,
+        AdditionalParameterGroup.name == BANK_GROUP))
+    if group is None:
+        group = create_parameter_group(reseller, name=BANK_GROUP)
+    existing = set(db.session.scalars(select(AdditionalParameter.key).where(
+        AdditionalParameter.reseller_id == reseller.id,
+        AdditionalParameter.client_type_id == client_type.id)))
+    for weight, (key, name, pattern) in enumerate(BANK_DETAILS, start=10):
+        if key not in existing:
+            create_parameter(reseller, name=name, key=key, data_type=ParameterType.STRING,
+                             applies_to=ParameterTarget.CLIENT, client_type_id=client_type.id,
+                             group_id=group.id, format=pattern, public=True, optional=True,
+                             weight=weight)
