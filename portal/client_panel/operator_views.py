@@ -15,7 +15,6 @@ from portal.clients.services.errors import ClientsError
 from portal.clients.services.user_sign_in import enter_client_panel
 from portal.clients.views import bp
 from portal.extensions import db
-from portal.tenancy.models import Reseller
 from portal.tenancy.scope import tenant_get_or_404
 
 
@@ -39,6 +38,6 @@ def enter_client_panel_view(client_id):
         db.session.rollback()
         flash(str(error), "error")
         return _back()
-    reseller = db.session.get(Reseller, client.reseller_id)
+    reseller = client.reseller
     return redirect(client_panel_url(reseller, "client_panel.enter", token=key))
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.accounts.models import StaffMember, StaffStatus
 from portal.clients import hooks
 from portal.clients.funds import effective_block_threshold, effective_credit_limit
-from portal.clients.models import (Client, ClientStatus, ClientType, ClientUser, ParameterTarget,
+from portal.clients.models import (Client, ClientStatus, ClientType, ParameterTarget,
                                    PostpayPermission, ServiceRule, User)
 from portal.clients.naming import render_client_name
 from portal.clients.services.errors import ClientsError
@@ -248,9 +248,7 @@ def update_client(client: Client, *, actor=None, parameters: dict | None = None,
     if unknown:
         raise ClientsError(_l("Unknown field: %(name)s.", name=sorted(unknown)[0]),
                            field=sorted(unknown)[0])
-    from portal.tenancy.models import Reseller  # noqa: PLC0415
-
-    reseller = db.session.get(Reseller, client.reseller_id)
+    reseller = client.reseller
     changes = _clean_text(fields)
     client_type = client.client_type
     if "client_type_id" in fields and fields["client_type_id"] != client.client_type_id:
@@ -355,6 +353,3 @@ def delete_client(client: Client, *, actor=None) -> Client:
     _set_status(client, ClientStatus.DELETED, actor=actor, action="clients.client.deleted")
     return client
 
-
-def client_memberships(client: Client) -> list[ClientUser]:
-    return list(client.memberships)

@@ -218,9 +218,7 @@ def create_client_user(client: Client, *, access_level: AccessLevel | str, email
                        password: str | None = None, actor=None) -> ClientUser:
     """Create a user from the client's Users tab and link it at once (01 R-USR-6)."""
     _check_client_open(client)
-    from portal.tenancy.models import Reseller  # noqa: PLC0415
-
-    reseller = db.session.get(Reseller, client.reseller_id)
+    reseller = client.reseller
     user = create_user(reseller, email=email, first_name=first_name, last_name=last_name,
                        middle_name=middle_name, password=password, actor=actor)
     return attach_user(client, user, access_level=access_level, actor=actor, allow_owner=True)
