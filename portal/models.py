@@ -7,3 +7,5 @@ from portal.clients.models import *  # noqa: F403
 from portal.core.models import *  # noqa: F403
 from portal.settings.models import *  # noqa: F403
 from portal.tenancy.models import *  # noqa: F403
+from portal.orders.models import *  # noqa: F403
+from portal.subscriptions.models import *  # noqa: F403
