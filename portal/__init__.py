@@ -87,6 +87,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.accounts import jobs as _accounts_jobs  # noqa: F401, PLC0415 - daily jobs
     from portal.catalog import services as _catalog  # noqa: F401, PLC0415 - inheritance steps
     from portal.clients import services as _clients  # noqa: F401, PLC0415 - inheritance steps
+    from portal.orders.services import nightly as _nightly  # noqa: F401, PLC0415 - daily job
+    from portal.subscriptions.services import blocks as _blocks  # noqa: F401, PLC0415 - hooks
     from portal.core import formatting, jobs  # noqa: PLC0415
     from portal.core.clock import clock  # noqa: PLC0415
     from portal.core.errors_views import register_error_handlers  # noqa: PLC0415

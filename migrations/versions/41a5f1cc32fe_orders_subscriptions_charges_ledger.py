@@ -193,7 +193,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['reseller_id'], ['resellers.id'], name=op.f('fk_orders_reseller_id_resellers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscriptions.id'], name=op.f('fk_orders_subscription_id_subscriptions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
-    sa.UniqueConstraint('subscription_id', 'order_type', 'covers_from', name='uq_orders_subscription_type_covers_from')
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_orders_client_id'), ['client_id'], unique=False)
@@ -203,6 +202,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_orders_reseller_id'), ['reseller_id'], unique=False)
         batch_op.create_index('ix_orders_reseller_status', ['reseller_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_subscription_id'), ['subscription_id'], unique=False)
+        batch_op.create_index('uq_orders_one_per_term', ['subscription_id', 'order_type', 'covers_from'], unique=True, sqlite_where=sa.text("status <> 'cancelled' AND order_type IN ('renewal_order', 'prolong_order')"), postgresql_where=sa.text("status <> 'cancelled' AND order_type IN ('renewal_order', 'prolong_order')"))
         batch_op.create_index('uq_orders_one_open_per_subscription', ['subscription_id'], unique=True, sqlite_where=sa.text("status IN ('waiting_for_payment', 'waiting_for_provisioning', 'provisioning', 'activation_error')"), postgresql_where=sa.text("status IN ('waiting_for_payment', 'waiting_for_provisioning', 'provisioning', 'activation_error')"))
 
     op.create_table('order_lines',

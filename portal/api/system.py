@@ -13,7 +13,7 @@ from portal.api.base import OPENAPI_PATHS, ApiValidationError, endpoint, iso, js
 from portal.core import jobs
 from portal.core.clock import clock
 from portal.core.models import Operation, TestClockState
-from portal.core.scheduler import run_due_days
+from portal.core.scheduler import run_due_days, run_periodic_jobs
 from portal.extensions import db
 
 
@@ -112,6 +112,13 @@ def run_due_jobs():
     _test_mode_only()
     days = run_due_days(clock.today())
     drained = jobs.drain()
+    # Retries and polls that became due may queue more work; settle it (bounded).
+    for _ in range(20):
+        more = run_periodic_jobs()
+        ran = jobs.drain()
+        drained += ran
+        if not more and not ran:
+            break
     return jsonify({"today": clock.today().isoformat(),
                     "daily_jobs": [{"job": name, "day": day} for name, day in days],
                     "queued_jobs_run": drained})

@@ -56,7 +56,7 @@ class InProcessBackend:
         self.app = app
 
         def loop():
-            from portal.core.scheduler import run_due_days  # noqa: PLC0415 - avoid a cycle
+            from portal.core.scheduler import tick_job  # noqa: PLC0415 - avoid a cycle
 
             while True:
                 try:
@@ -64,7 +64,7 @@ class InProcessBackend:
                 except queue_module.Empty:
                     with app.app_context():
                         try:
-                            run_due_days()
+                            tick_job()
                         except Exception:  # noqa: BLE001 - the next tick retries
                             log.exception("scheduler tick failed")
                     continue

@@ -17,6 +17,23 @@ log = logging.getLogger(__name__)
 
 # name -> fn(on: date); registration order is the order jobs run within a day.
 DAILY_JOBS: dict[str, Callable[[date], object]] = {}
+# fn() -> int (how much it did); run on every tick after the days are caught up, e.g. the
+# provisioning retries whose backoff has run out.
+PERIODIC_JOBS: list[Callable[[], int]] = []
+
+
+def periodic_job(fn):
+    """Register fn() to run on every scheduler tick."""
+    PERIODIC_JOBS.append(fn)
+    return fn
+
+
+def run_periodic_jobs() -> int:
+    done = 0
+    for fn in PERIODIC_JOBS:
+        done += fn() or 0
+        db.session.commit()
+    return done
 
 
 def daily_job(name: str):
@@ -40,7 +57,15 @@ def run_due_days(up_to: date | None = None) -> list[tuple[str, str]]:
     last_runs = dict(db.session.execute(
         select(ScheduledDay.job_name, func.max(ScheduledDay.run_on))
         .group_by(ScheduledDay.job_name)).all())
-    first_day = min((last + timedelta(days=1) for last in last_runs.values()), default=up_to)
+    # A job that never ran starts on up_to, or on the day its `first_day()` names.
+    starts = {}
+    for name, fn in DAILY_JOBS.items():
+        if name not in last_runs and getattr(fn, "first_day", None) is not None:
+            hinted = fn.first_day()
+            if hinted is not None and hinted < up_to:
+                starts[name] = hinted
+    first_day = min([last + timedelta(days=1) for last in last_runs.values()]
+                    + list(starts.values()), default=up_to)
     first_day = min(first_day, up_to)
     day = first_day
     while day <= up_to:
@@ -48,7 +73,7 @@ def run_due_days(up_to: date | None = None) -> list[tuple[str, str]]:
             last = last_runs.get(name)
             if last is not None and day <= last:
                 continue
-            if last is None and day < up_to:
+            if last is None and day < starts.get(name, up_to):
                 continue
             try:
                 fn(day)
@@ -68,5 +93,7 @@ def run_due_days(up_to: date | None = None) -> list[tuple[str, str]]:
 
 
 def tick_job() -> None:
-    """The periodic entry point (rq cron, or the in-process worker): catch up to today."""
+    """The periodic entry point (rq cron, or the in-process worker): catch up to today, then
+    run the periodic jobs."""
     run_due_days()
+    run_periodic_jobs()

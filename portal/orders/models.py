@@ -64,6 +64,9 @@ _OPEN_SQL = "status IN ('waiting_for_payment', 'waiting_for_provisioning', 'prov
             "'activation_error')"
 
 
+_PER_TERM_SQL = "status <> 'cancelled' AND order_type IN ('renewal_order', 'prolong_order')"
+
+
 class Order(db.Model):
     """A request to buy, change, switch, renew or prolong one subscription (03 §2.1)."""
 
@@ -72,9 +75,10 @@ class Order(db.Model):
         # 03 ORD-2: one open order per subscription, enforced by the database too.
         Index("uq_orders_one_open_per_subscription", "subscription_id", unique=True,
               sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
-        # The nightly run creates one renewal / prolong order per term (idempotent reruns).
-        UniqueConstraint("subscription_id", "order_type", "covers_from",
-                         name="uq_orders_subscription_type_covers_from"),
+        # The nightly run creates one renewal / prolong order per term that is not cancelled
+        # (idempotent reruns, backed by the database).
+        Index("uq_orders_one_per_term", "subscription_id", "order_type", "covers_from",
+              unique=True, sqlite_where=text(_PER_TERM_SQL), postgresql_where=text(_PER_TERM_SQL)),
         Index("ix_orders_reseller_status", "reseller_id", "status"),
         Index("ix_orders_expires_on", "status", "expires_on"),
         CheckConstraint("total >= 0 OR order_type = 'switch_order'", name="order_total_sign"),

@@ -1,0 +1,5 @@
+from portal.core.errors import DomainError
+
+
+class OrderError(DomainError):
+    code = "order_error"

@@ -1,0 +1,1 @@
+"""Operator-panel pages of the orders area."""
