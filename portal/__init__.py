@@ -87,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.accounts import jobs as _accounts_jobs  # noqa: F401, PLC0415 - daily jobs
     from portal.catalog import services as _catalog  # noqa: F401, PLC0415 - inheritance steps
     from portal.clients import services as _clients  # noqa: F401, PLC0415 - inheritance steps
+    from portal.orders import jobs as _orders_jobs  # noqa: F401, PLC0415 - task sweeper
     from portal.orders.services import nightly as _nightly  # noqa: F401, PLC0415 - daily job
     from portal.subscriptions.services import blocks as _blocks  # noqa: F401, PLC0415 - hooks
     from portal.core import formatting, jobs  # noqa: PLC0415
@@ -112,11 +113,12 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.clients.views import bp as clients_bp  # noqa: PLC0415
     from portal.core.views import bp as core_bp  # noqa: PLC0415
     from portal.operator.views import bp as operator_bp  # noqa: PLC0415
+    from portal.orders.views.provisioning import bp as provisioning_bp  # noqa: PLC0415
     from portal.settings.views import bp as settings_bp  # noqa: PLC0415
     from portal.tenancy.views import bp as tenancy_bp  # noqa: PLC0415
 
     for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, clients_bp,
-                      catalog_bp, billing_bp, client_panel_bp, api_bp):
+                      catalog_bp, billing_bp, client_panel_bp, provisioning_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

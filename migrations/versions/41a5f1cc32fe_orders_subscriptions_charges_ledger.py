@@ -377,7 +377,7 @@ def upgrade():
     sa.Column('subscription_id', sa.Integer(), nullable=True),
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('service_rule_id', sa.Integer(), nullable=True),
-    sa.Column('operation_type', sa.String(length=32), nullable=False),
+    sa.Column('operation_type', sa.String(length=64), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),

@@ -72,7 +72,7 @@ SECTION_ROLES: dict[str, tuple[Role, ...]] = {
 
 READ_ONLY_SECTIONS = {"dashboard", "staff_roles", "system_log"}
 # Sections only the root operator's panel has (08 A-16, 01 R-LOG-2).
-ROOT_ONLY_SECTIONS = {"system_log"}
+ROOT_ONLY_SECTIONS = {"system_log", "task_queue"}
 
 
 def _build_matrix() -> dict[Role, frozenset[str]]:

@@ -35,7 +35,7 @@ class UTCDateTime(TypeDecorator):
 class StrEnumType(TypeDecorator):
     """Store a StrEnum as its readable value."""
 
-    impl = String(32)
+    impl = String
     cache_ok = True
 
     def __init__(self, enum_class: type[enum.StrEnum], length: int = 32):

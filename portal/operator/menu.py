@@ -28,6 +28,9 @@ MENU = (
     )),
     MenuBlock(_l("Operations"), (
         MenuItem("clients", _l("Clients"), "clients.list_clients", "clients.view"),
+        MenuItem("manual_operations", _l("Manual operations"),
+                 "provisioning.list_manual_operations", "manual_operations.view"),
+        MenuItem("task_queue", _l("Task queue"), "provisioning.list_tasks", "task_queue.view"),
         MenuItem("client_users", _l("Client users"), "clients.list_users", "client_users.view"),
         MenuItem("resellers", _l("Resellers"), "tenancy.list_resellers", "resellers.view"),
     )),

@@ -96,6 +96,9 @@ def test_panel_pages_answer_403_beyond_the_role(app, tenant, role):
     for endpoint, path, permission in urls:
         allowed = permission is None or has_permission(role, permission, at_root=False)
         status = panel.get(path).status_code
+        if endpoint.startswith("provisioning.") and "task" in endpoint:
+            assert status == 404, (role, endpoint, path, status)  # the root's alone (03 TSK-1)
+            continue
         if allowed:
             assert status == 200, (role, endpoint, path, status)
         else:

@@ -18,7 +18,9 @@ from tests.factories import (Panel, make_plan, make_reseller, make_root, make_se
 ARGUMENTS = {"reseller_id", "member_id", "token_id", "operation_id", "rule_id",
              "product_category_id", "plan_category_id", "category_id", "service_id",
              "product_id", "item_id", "plan_id", "period_id", "resource_id", "client_id",
-             "user_id", "client_type_id", "parameter_id", "group_id", "comment_id"}
+             "user_id", "client_type_id", "parameter_id", "group_id", "comment_id",
+             "order_id", "payment_id", "subscription_id", "task_id", "manual_operation_id",
+             "charge_id", "transaction_id"}
 # Routes whose arguments are not object ids.
 NON_OBJECT_ARGUMENTS = {"filename", "code", "token", "kind", "list_key"}
 
@@ -47,6 +49,7 @@ def tree(app, db):
                                "token_id": token.id, "operation_id": operation.id}
         foreign[owner.slug].update(_catalogue(owner))
         foreign[owner.slug].update(_clients(owner, member))
+        foreign[owner.slug].update(_ordering(owner))
     return {"root": root, "a": a, "a1": a1, "b": b, "a_admin": a_admin, "foreign": foreign}
 
 
@@ -85,6 +88,35 @@ def _clients(owner, member) -> dict:
             "client_type_id": client_type.id, "parameter_id": parameter.id,
             "group_id": ensure_default_group(owner).id, "comment_id": comment.id,
             "service_rule_id": rule.id}
+
+
+def _ordering(owner) -> dict:
+    """A paid order with its subscription, payment, charge, transaction, provisioning task and
+    a manual operation, owned by `owner`."""
+    from portal.billing.models import Charge, Transaction
+    from portal.orders.models import ManualOperation, ManualOperationType, Task
+    from portal.orders.services.ordering import place_sales_order
+    from portal.orders.services.payments import complete_payment
+    from tests.factories import make_client, make_rule
+
+    client = make_client(owner)
+    plan = make_plan(owner, rule=make_rule(owner), services=[make_service(owner)])
+    order = place_sales_order(client, plan, plan.periods[0], quantities={}, actor=None,
+                              on=clock.today())
+    complete_payment(order.payment, from_balance=False, actor=None, on=clock.today())
+    task = database.session.query(Task).filter_by(subscription_id=order.subscription_id).first()
+    operation = ManualOperation(reseller_id=owner.id, client_id=client.id,
+                                subscription_id=order.subscription_id,
+                                operation_type=ManualOperationType.SUBSCRIPTION_STOP,
+                                created_at=clock.now())
+    database.session.add(operation)
+    database.session.flush()
+    charge = database.session.query(Charge).filter_by(order_id=order.id).first()
+    transaction = database.session.query(Transaction).filter_by(client_id=client.id).first()
+    return {"order_id": order.id, "payment_id": order.payment_id,
+            "subscription_id": order.subscription_id, "task_id": task.id,
+            "manual_operation_id": operation.id, "charge_id": charge.id,
+            "transaction_id": transaction.id}
 
 
 def object_rules(app, prefix_filter):

@@ -34,7 +34,7 @@ from portal.subscriptions.models import PaymentModel, Subscription, Subscription
 
 log = logging.getLogger(__name__)
 S = SubscriptionStatus
-CHUNK_SIZE = 2000
+CHUNK_SIZE = 5000
 LAST_ID = 2**31 - 1
 # Test seam: fn(chunk) runs after each chunk commits (the kill-midway test raises here).
 AFTER_CHUNK: list[Callable[[BillingChunk], None]] = []
@@ -200,13 +200,17 @@ def run_renewals(on: date, first_id: int, last_id: int) -> int:
     from portal.orders.services.ordering import cancel_order, place_renewal_order  # noqa
     from portal.orders.services.payments import complete_payment  # noqa: PLC0415
 
+    scope = (Subscription.client_id.between(first_id, last_id),
+             Subscription.status.in_([S.ACTIVE, S.PAYMENT_OVERDUE, S.RENEWING, S.UPDATING]),
+             Subscription.payment_model == PaymentModel.PREPAY,
+             Subscription.is_trial.is_(False), Subscription.expiry_date.is_not(None),
+             Subscription.expiry_date >= on)
+    # Only subscriptions whose renewal point can have come: expiry ≤ on + the largest point.
+    widest = db.session.scalar(select(func.max(Subscription.auto_renew_point_days))
+                               .where(*scope)) or 0
     candidates = list(db.session.scalars(select(Subscription).where(
-        Subscription.client_id.between(first_id, last_id),
-        Subscription.status.in_([S.ACTIVE, S.PAYMENT_OVERDUE, S.RENEWING, S.UPDATING]),
-        Subscription.payment_model == PaymentModel.PREPAY,
-        Subscription.is_trial.is_(False), Subscription.expiry_date.is_not(None),
-        Subscription.expiry_date >= on,
-        Subscription.expiry_date <= on + timedelta(days=366)).order_by(Subscription.id)))
+        *scope, Subscription.expiry_date <= on + timedelta(days=widest))
+        .order_by(Subscription.id)))
     done = 0
     for subscription in candidates:
         if subscription.expiry_date - timedelta(days=subscription.auto_renew_point_days) > on:

@@ -38,15 +38,15 @@ POLL_INTERVAL = timedelta(minutes=1)
 # A queued task nobody picked up this long after it was queued lost its job: the sweeper runs it.
 LOST_JOB_AFTER = timedelta(minutes=10)
 
-I = ServiceInstanceStatus
+SI = ServiceInstanceStatus
 # 06 §3.3: the instance status an action leads to, on success and on failure.
 INSTANCE_STATUSES = {
-    TaskAction.INSTALL: (I.ACTIVE, I.PROVISIONING_ERROR),
-    TaskAction.UPDATE: (I.ACTIVE, I.UPDATE_ERROR),
-    TaskAction.RENEW: (I.ACTIVE, I.RENEW_ERROR),
-    TaskAction.STOP: (I.STOPPED, I.STOP_ERROR),
-    TaskAction.RESUME: (I.ACTIVE, I.ACTIVATION_ERROR),
-    TaskAction.REMOVE: (I.DELETED, I.DELETE_ERROR),
+    TaskAction.INSTALL: (SI.ACTIVE, SI.PROVISIONING_ERROR),
+    TaskAction.UPDATE: (SI.ACTIVE, SI.UPDATE_ERROR),
+    TaskAction.RENEW: (SI.ACTIVE, SI.RENEW_ERROR),
+    TaskAction.STOP: (SI.STOPPED, SI.STOP_ERROR),
+    TaskAction.RESUME: (SI.ACTIVE, SI.ACTIVATION_ERROR),
+    TaskAction.REMOVE: (SI.DELETED, SI.DELETE_ERROR),
 }
 
 # Task names and log lines are stored in the root operator's language: only the root sees
@@ -105,7 +105,7 @@ def request_provisioning(subscription: Subscription, action: TaskAction | str, *
 
 def _instances_for(subscription: Subscription, action: TaskAction,
                    now: datetime) -> list[ServiceInstance]:
-    living = [i for i in subscription.service_instances if i.status != I.DELETED]
+    living = [i for i in subscription.service_instances if i.status != SI.DELETED]
     if action != TaskAction.INSTALL:
         return living
     instances = []
@@ -117,7 +117,7 @@ def _instances_for(subscription: Subscription, action: TaskAction,
                 client_id=subscription.client_id, service_template_id=template.id,
                 name=template.name, created_at=now)
             db.session.add(instance)
-        instance.status = I.PROVISIONING
+        instance.status = SI.PROVISIONING
         instance.updated_at = now
         instances.append(instance)
     db.session.flush()
@@ -162,7 +162,7 @@ def run_task(task: Task) -> bool:
         task.next_attempt_at = submission.ready_at or now + POLL_INTERVAL
         if submission.awaiting_approval:
             # 06 §3.3: the instance waits for the manual operation to be decided.
-            instance.status = I.AWAITING_MANUAL
+            instance.status = SI.AWAITING_MANUAL
             instance.updated_at = now
             _log(task, LOG_AWAITING, operation=submission.request_id)
         else:
@@ -276,7 +276,7 @@ def rerun_task(task: Task, *, actor) -> Task:
     task.finished_at = None
     task.updated_at = now
     if task.action == TaskAction.INSTALL:
-        task.service_instance.status = I.PROVISIONING
+        task.service_instance.status = SI.PROVISIONING
         task.service_instance.updated_at = now
     _log(task, LOG_RERUN, actor=_actor_label(actor))
     audit.log(task, "orders.task.rerun", actor=actor, label=task.name)

@@ -123,11 +123,8 @@ def list_tasks():
 @staff_required("task_queue.view")
 def task_detail(task_id):
     task = _task_or_404(task_id)
-    with across_tenants():
-        entries = list(task.log_entries)
-        subscription = task.subscription
     return render_template(
-        "orders/tasks/detail.html", task=task, entries=entries, subscription=subscription,
+        "orders/tasks/detail.html", task=task, entries=list(task.log_entries),
         can_manage=current_user.can("task_queue.manage"),
         subscription_link=_link(SUBSCRIPTION_PAGE,
                                 _("Subscription #%(id)s", id=task.subscription_id),

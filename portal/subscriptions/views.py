@@ -1,0 +1,598 @@
+"""Operator-panel pages of subscriptions (02 §5.1): the list (SCR-1, R-LST-*), the subscription
+page with its tabs (SCR-3: general, resources SCR-4, orders, charges, transactions, event log),
+the toolbar operations (stop SCR-8, activate SCR-14, renew SCR-12, expiry date SCR-9, close
+charges SCR-10, delete SCR-13), the client page's Subscriptions tab and the home search.
+
+Each handler loads the subscription inside the tenant, calls one service, commits and redirects;
+a refusal re-renders the page with the service's message and its status (409 / 422), and
+nothing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import false, func, or_, select
+from sqlalchemy.orm import contains_eager
+from werkzeug.routing import BuildError
+
+from portal.accounts.auth import staff_required
+from portal.accounts.models import StaffMember, StaffStatus
+from portal.billing.models import Charge, Transaction
+from portal.catalog.models import BILLING_TYPE_LABELS, BillingType, Plan
+from portal.billing.views_charges import as_minutes, signed_money
+from portal.catalog.views.plans import period_label, quantity
+from portal.clients.models import Client
+from portal.core.audit import events_for
+from portal.core.clock import clock
+from portal.core.errors import DomainError
+from portal.core.forms import attach_error
+from portal.core.listkit import Column, Filter, ListDefinition, register_list
+from portal.extensions import db
+from portal.operator.lists import list_response
+from portal.operator.search import SearchHit, SearchProvider, id_in, register_search
+from portal.orders.models import Order
+from portal.orders.services.ordering import (place_change_order, place_renewal_order,
+                                             renewal_window_open)
+from portal.subscriptions.forms import (ExpiryDateChangeForm, SubscriptionActivateForm,
+                                        SubscriptionStopForm, SubscriptionUpdateForm)
+from portal.subscriptions.models import (PAYMENT_MODEL_LABELS, SUBSCRIPTION_STATUS_LABELS,
+                                         PaymentModel, Subscription, SubscriptionStatus)
+from portal.subscriptions.services.lifecycle import (activate_subscription,
+                                                     change_expiry_date, close_charges_manually,
+                                                     delete_subscription, stop_subscription,
+                                                     update_subscription)
+from portal.tenancy.scope import scoped_select, tenant_get_or_404
+
+bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
+
+S = SubscriptionStatus
+# Pages of other areas; linked only once they exist.
+ORDER_NEW = "orders.new"
+ORDER_DETAIL = "orders.detail"
+CLIENT_PAGE = "clients.client_detail"
+PLAN_PAGE = "catalog.plan_detail"
+RULE_PAGE = "catalog.provisioning_rule_detail"
+
+TABS = (("general", _l("General information")), ("resources", _l("Resources")),
+        ("orders", _l("Orders")), ("charges", _l("Charges")),
+        ("transactions", _l("Transactions")), ("events", _l("Event log")))
+
+# The statuses whose last error the General tab shows (02 §3.1 S3/S4/S5/S6/S13).
+ERROR_STATUSES = frozenset({S.INSTALL_ERROR, S.ACTIVATION_ERROR, S.UPDATE_ERROR,
+                            S.RENEWAL_ERROR, S.STOP_FAILED, S.DELETE_ERROR})
+# 02 S7, S5: only a working subscription is stopped or changes its resources.
+WORKING = (S.ACTIVE, S.PAYMENT_OVERDUE)
+FINISHED = (S.DELETED, S.DELETING)
+STATUS_COLOURS = {S.ACTIVE: "#2e7d32", S.DELIVERED: "#2e7d32", S.PAYMENT_OVERDUE: "#ef8f00",
+                  S.STOPPED: "#9e9e9e", S.BLOCKED: "#c62828", S.DELETED: "#9e9e9e"}
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def _endpoint(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+def link_to(endpoint: str, text, **values) -> Markup:
+    """A link to another area's page, or the bare text while that page does not exist."""
+    if not _endpoint(endpoint):
+        return escape(text)
+    try:
+        href = url_for(endpoint, **values)
+    except BuildError:
+        return escape(text)
+    return Markup('<a href="{}">{}</a>').format(href, text)
+
+
+def order_url(order: Order) -> str | None:
+    """The order's page (the orders area), when it exists."""
+    if not _endpoint(ORDER_DETAIL):
+        return None
+    try:
+        return url_for(ORDER_DETAIL, order_id=order.id)
+    except BuildError:
+        return None
+
+
+def new_order_url(client_id: int | None = None) -> str | None:
+    """The order wizard (02 SCR-2), with the client chosen when it is known."""
+    if not _endpoint(ORDER_NEW):
+        return None
+    try:
+        return url_for(ORDER_NEW, **({"client_id": client_id} if client_id else {}))
+    except BuildError:
+        return None
+
+
+def status_badge(subscription: Subscription) -> Markup:
+    colour = STATUS_COLOURS.get(subscription.status, "#1f5fa8")
+    return Markup('<span class="badge" data-status="{}"><span class="swatch" aria-hidden="true" '
+                  'style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
+                  'background:{}"></span> {}</span>').format(subscription.status.value, colour,
+                                                             subscription.status_label)
+
+
+def _yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
+def _detail_link(text_of: Callable[[Subscription], object]):
+    def render(subscription: Subscription) -> Markup:
+        return Markup('<a href="{}">{}</a>').format(
+            url_for("subscriptions.detail", subscription_id=subscription.id),
+            text_of(subscription))
+    return render
+
+
+def parse_day(value: str) -> date | None:
+    """A day typed as 22.11.2026 or 2026-11-22."""
+    value = (value or "").strip()
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).date()  # noqa: DTZ007 - a calendar day
+        except ValueError:
+            continue
+    return None
+
+
+# --- the list (SCR-1) ------------------------------------------------------------------------
+
+def _subscriptions_query(reseller):
+    return (scoped_select(Subscription, reseller)
+            .join(Client, Client.id == Subscription.client_id)
+            .join(Plan, Plan.id == Subscription.plan_id)
+            .outerjoin(StaffMember, StaffMember.id == Subscription.manager_id)
+            .options(contains_eager(Subscription.client), contains_eager(Subscription.plan),
+                     contains_eager(Subscription.manager)))
+
+
+class PlanFilter:
+    """The acting reseller's plans (SCR-1 "Тарифный план"); another tenant's id finds nothing,
+    the query being scoped already."""
+
+    def __init__(self, key: str, label):
+        self.key, self.label, self.column = key, label, Subscription.plan_id
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        plans = db.session.execute(select(Plan.id, Plan.name).where(
+            Plan.reseller_id == g.acting_reseller.id).order_by(Plan.name, Plan.id)).all()
+        return [(str(plan_id), name) for plan_id, name in plans]
+
+    def apply(self, query, raw: str):
+        value = (raw or "").strip()
+        if not value:
+            return query
+        try:
+            return query.where(self.column == int(value))
+        except ValueError:
+            return query.where(false())
+
+
+@dataclass
+class DayFilter(Filter):
+    """One end of a date range, both ends included (SCR-1 "Дата начала")."""
+
+    lower: bool = True
+
+    def apply(self, query, raw: str):
+        value = (raw or "").strip()
+        if not value:
+            return query
+        day = parse_day(value)
+        if day is None:
+            return query.where(false())
+        return query.where(self.column >= day if self.lower else self.column <= day)
+
+
+SUBSCRIPTIONS = register_list(ListDefinition(
+    key="subscriptions", title=_l("Subscriptions"), model=Subscription,
+    permission="subscriptions.view", query=_subscriptions_query,
+    columns=[
+        Column("id", "ID", sort=Subscription.id, render=_detail_link(lambda s: s.id)),
+        Column("name", _l("Name"), sort=Subscription.name, search=Subscription.name,
+               render=_detail_link(lambda s: s.name)),
+        Column("client", _l("Client"), sort=Client.name, search=Client.name,
+               value=lambda s: s.client.name,
+               render=lambda s: link_to(CLIENT_PAGE, s.client.name, client_id=s.client_id)),
+        Column("plan", _l("Plan"), sort=Plan.name, search=Plan.name,
+               value=lambda s: s.plan.name,
+               render=lambda s: link_to(PLAN_PAGE, s.plan.name, plan_id=s.plan_id)),
+        Column("sku", _l("SKU (Offer ID)"), sort=Plan.sku, search=Plan.sku,
+               value=lambda s: s.plan.sku, default=False),
+        Column("billing_type", _l("Billing type"), sort=Plan.billing_type,
+               value=lambda s: str(BILLING_TYPE_LABELS[s.plan.billing_type]), default=False),
+        # 02 A-42: the manager and the creation date are in the chooser, hidden by default.
+        Column("manager", _l("Manager"), sort=StaffMember.name, search=StaffMember.name,
+               value=lambda s: s.manager.name if s.manager else "", default=False),
+        Column("is_trial", _l("Trial"), sort=Subscription.is_trial),
+        Column("status", _l("Status"), sort=Subscription.status,
+               value=lambda s: str(s.status_label), render=status_badge),
+        Column("payment_model", _l("Payment model"), sort=Subscription.payment_model,
+               value=lambda s: str(s.payment_model_label)),
+        Column("updated_at", _l("Updated"), sort=Subscription.updated_at),
+        Column("start_date", _l("Start date"), sort=Subscription.start_date),
+        Column("expiry_date", _l("Expiry date"), sort=Subscription.expiry_date),
+        # 02 R-LST-3.
+        Column("individual_prices", _l("Individual price"), sort=Subscription.individual_prices),
+        Column("created_at", _l("Created"), sort=Subscription.created_at, default=False),
+        Column("currency", _l("Currency"), sort=Subscription.currency, default=False),
+    ],
+    filters=[
+        Filter("status", _l("Status"), Subscription.status,
+               choices=[(s.value, SUBSCRIPTION_STATUS_LABELS[s]) for s in SubscriptionStatus]),
+        PlanFilter("plan", _l("Plan")),
+        DayFilter("start_from", _l("Start date from"), Subscription.start_date),
+        DayFilter("start_to", _l("Start date to"), Subscription.start_date, lower=False),
+    ],
+))
+
+
+@bp.get("/")
+@staff_required("subscriptions.view")
+def list_subscriptions():
+    return list_response(SUBSCRIPTIONS, page_template="subscriptions/list.html",
+                         title=SUBSCRIPTIONS.title, order_url=new_order_url(),
+                         can_order=current_user.can("orders.manage"))
+
+
+# --- the subscription page (SCR-3) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actions:
+    """Which toolbar operations the status allows (02 SCR-3 table; A-24, A-25, A-39)."""
+
+    stop: bool
+    activate: bool
+    renew: bool
+    change_expiry: bool
+    close_charges: bool
+    delete: bool
+    change_resources: bool
+
+    @classmethod
+    def of(cls, subscription: Subscription, today: date) -> Actions:
+        billing = subscription.plan.billing_type
+        # A-24: every operation but stop and delete is off while the subscription is blocked.
+        blocked = subscription.status == S.BLOCKED
+        return cls(
+            # A-25: a no-refund subscription is not stopped.
+            stop=subscription.status in WORKING and billing != BillingType.NO_REFUND,
+            activate=subscription.status == S.STOPPED,
+            # R-DET-8: only inside the manual-renewal window; never unlimited or trial.
+            renew=(not blocked and subscription.status not in FINISHED
+                   and subscription.status != S.NEW_ORDER and not subscription.is_trial
+                   and subscription.expiry_date is not None
+                   and renewal_window_open(subscription, today)),
+            # R-EXD-3: only on the reseller's own plans.
+            change_expiry=not subscription.plan.is_delegated and subscription.status != S.DELETED,
+            close_charges=not blocked and subscription.status not in (*FINISHED, S.NEW_ORDER),
+            # A-39: no deletion for G Suite and no-refund subscriptions.
+            delete=(subscription.status not in FINISHED
+                    and billing not in (BillingType.GSUITE, BillingType.NO_REFUND)),
+            change_resources=subscription.status in WORKING and bool(subscription.resources))
+
+
+def _active_staff(subscription: Subscription) -> list[StaffMember]:
+    members = db.session.scalars(
+        scoped_select(StaffMember, g.acting_reseller)
+        .where(or_(StaffMember.status == StaffStatus.ACTIVE,
+                   StaffMember.id == (subscription.manager_id or 0)))
+        .order_by(StaffMember.name, StaffMember.id)).all()
+    return list(members)
+
+
+def _update_form(subscription: Subscription, *, posted: bool) -> SubscriptionUpdateForm:
+    if posted:
+        form = SubscriptionUpdateForm()
+    else:
+        form = SubscriptionUpdateForm(
+            formdata=None, name=subscription.name,
+            manager_id=str(subscription.manager_id or ""), promo_code=subscription.promo_code,
+            auto_renew=subscription.auto_renew, auto_renew_locked=subscription.auto_renew_locked,
+            auto_renew_point_days=subscription.auto_renew_point_days,
+            manual_renewal_point_days=subscription.manual_renewal_point_days)
+    # Only the tenant's staff can be chosen: the choice list is the check.
+    form.manager_id.choices = [("", _("Not assigned"))] + [
+        (str(m.id), m.name) for m in _active_staff(subscription)]
+    return form
+
+
+def _tenant_rows(model, subscription: Subscription, *conditions, order=None) -> list:
+    return list(db.session.scalars(
+        select(model).where(model.reseller_id == subscription.reseller_id, *conditions)
+        .order_by(order if order is not None else model.id.desc())))
+
+
+def _charges(subscription: Subscription) -> list[Charge]:
+    return _tenant_rows(Charge, subscription, Charge.subscription_id == subscription.id)
+
+
+def _transactions(subscription: Subscription) -> list[Transaction]:
+    """The balance movements of its charges, newest first (04b §4.13)."""
+    charge_ids = select(Charge.id).where(Charge.reseller_id == subscription.reseller_id,
+                                         Charge.subscription_id == subscription.id)
+    return _tenant_rows(Transaction, subscription, Transaction.charge_id.in_(charge_ids))
+
+
+def _render(subscription: Subscription, tab: str = "general", *, status: int = 200,
+            dialog: str = "", **extra):
+    """The subscription page on one tab; forms given replace the fresh ones (errors)."""
+    tab = tab if tab in dict(TABS) else "general"
+    today = clock.today()
+    can_manage = current_user.can("subscriptions.manage")
+    context = {
+        "subscription": subscription, "tab": tab, "tabs": TABS, "can_manage": can_manage,
+        "actions": Actions.of(subscription, today) if can_manage else None,
+        "dialog": dialog, "S": S, "PaymentModel": PaymentModel,
+        "stop_form": extra.pop("stop_form", None) or SubscriptionStopForm(prefix="stop",
+                                                                          formdata=None),
+        "activate_form": extra.pop("activate_form", None) or SubscriptionActivateForm(
+            prefix="activate", formdata=None),
+        "expiry_form": extra.pop("expiry_form", None) or ExpiryDateChangeForm(
+            prefix="expiry", formdata=None, expiry_date=subscription.expiry_date),
+        "status_badge": status_badge, "link_to": link_to, "order_url": order_url,
+        "period_label": period_label, "quantity": quantity, "yes_no": _yes_no,
+        "as_minutes": as_minutes, "signed_money": signed_money,
+        "payment_model_labels": PAYMENT_MODEL_LABELS,
+    }
+    if tab == "general":
+        context["form"] = extra.pop("form", None) or _update_form(subscription, posted=False)
+        context["show_error"] = subscription.status in ERROR_STATUSES and subscription.last_error
+    elif tab == "resources":
+        context.setdefault("resource_errors", {})
+        context.setdefault("posted", {})
+    elif tab == "orders":
+        context["orders"] = _tenant_rows(Order, subscription,
+                                         Order.subscription_id == subscription.id)
+    elif tab == "charges":
+        context["charges"] = _charges(subscription)
+    elif tab == "transactions":
+        context["transactions"] = _transactions(subscription)
+    elif tab == "events":
+        context["events"] = events_for(subscription)
+    context.update(extra)
+    return render_template("subscriptions/detail.html", **context), status
+
+
+def _to_page(subscription: Subscription, tab: str = "general"):
+    values = {"subscription_id": subscription.id}
+    if tab != "general":
+        values["tab"] = tab
+    return redirect(url_for("subscriptions.detail", **values))
+
+
+def _to_order(subscription: Subscription, order: Order):
+    """The new order's page; without the orders pages, the Orders tab names its number."""
+    flash(_("Order %(number)s is created.", number=order.number), "success")
+    return redirect(order_url(order) or url_for("subscriptions.detail",
+                                                subscription_id=subscription.id, tab="orders"))
+
+
+def _run(apply: Callable[[], object], *, form=None) -> tuple[bool, object]:
+    """Call one service and commit; a refusal rolls back and says why (next to its field)."""
+    try:
+        result = apply()
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return False, error.status
+    return True, result
+
+
+@bp.get("/<int:subscription_id>")
+@staff_required("subscriptions.view")
+def detail(subscription_id):
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    return _render(subscription, request.args.get("tab", "general"))
+
+
+@bp.post("/<int:subscription_id>")
+@staff_required("subscriptions.manage")
+def update(subscription_id):
+    """Save the General tab (02 R-DET-11, R-DET-9)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    form = _update_form(subscription, posted=True)
+    if not form.validate_on_submit():
+        return _render(subscription, "general", status=422, form=form)
+    fields = {"name": form.name.data, "manager_id": int(form.manager_id.data)
+              if form.manager_id.data else None, "promo_code": form.promo_code.data or "",
+              "auto_renew_point_days": form.auto_renew_point_days.data,
+              "manual_renewal_point_days": form.manual_renewal_point_days.data}
+    # R-DET-6: the auto-renew switches are not on the page of an unlimited subscription.
+    if not subscription.is_unlimited:
+        fields.update(auto_renew=form.auto_renew.data,
+                      auto_renew_locked=form.auto_renew_locked.data)
+    done, status = _run(lambda: update_subscription(subscription, actor=current_user, **fields),
+                        form=form)
+    if not done:
+        return _render(subscription, "general", status=status, form=form)
+    flash(_("The subscription is saved."), "success")
+    return _to_page(subscription)
+
+
+@bp.post("/<int:subscription_id>/stop")
+@staff_required("subscriptions.manage")
+def stop(subscription_id):
+    """Stop with a reason and a comment (02 SCR-8, R-STP-3)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    form = SubscriptionStopForm(prefix="stop")
+    if not form.validate_on_submit():
+        return _render(subscription, status=422, dialog="stop", stop_form=form)
+    done, status = _run(lambda: stop_subscription(
+        subscription, reason=form.reason.data, comment=form.comment.data or "",
+        actor=current_user, on=clock.today()), form=form)
+    if not done:
+        return _render(subscription, status=status, dialog="stop", stop_form=form)
+    flash(_("The subscription is being stopped."), "success")
+    return _to_page(subscription)
+
+
+@bp.post("/<int:subscription_id>/activate")
+@staff_required("subscriptions.manage")
+def activate(subscription_id):
+    """Activate a stopped subscription with a reason and a comment (02 SCR-14, R-ACT-1..5)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    form = SubscriptionActivateForm(prefix="activate")
+    if not form.validate_on_submit():
+        return _render(subscription, status=422, dialog="activate", activate_form=form)
+    done, status = _run(lambda: activate_subscription(
+        subscription, reason=form.reason.data, comment=form.comment.data or "",
+        actor=current_user, on=clock.today()), form=form)
+    if not done:
+        return _render(subscription, status=status, dialog="activate", activate_form=form)
+    flash(_("The subscription is being activated."), "success")
+    return _to_page(subscription)
+
+
+@bp.post("/<int:subscription_id>/renew")
+@staff_required("subscriptions.manage")
+def renew(subscription_id):
+    """Place the renewal order for the next term and open it (02 SCR-12, R-DET-8)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    done, result = _run(lambda: place_renewal_order(
+        subscription, actor=current_user, on=clock.today(), ip=request.remote_addr or ""))
+    if not done:
+        return _render(subscription, status=result)
+    return _to_order(subscription, result)
+
+
+@bp.post("/<int:subscription_id>/expiry-date")
+@staff_required("subscriptions.manage")
+def change_expiry(subscription_id):
+    """The service operation of 02 SCR-9 / R-EXD-1..4: no charges are made."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    form = ExpiryDateChangeForm(prefix="expiry")
+    if not form.validate_on_submit():
+        return _render(subscription, status=422, dialog="expiry", expiry_form=form)
+    done, status = _run(lambda: change_expiry_date(
+        subscription, expiry_date=form.expiry_date.data, comment=form.comment.data or "",
+        actor=current_user), form=form)
+    if not done:
+        return _render(subscription, status=status, dialog="expiry", expiry_form=form)
+    flash(_("The expiry date is changed."), "success")
+    return _to_page(subscription)
+
+
+@bp.post("/<int:subscription_id>/close-charges")
+@staff_required("subscriptions.manage")
+def close_charges(subscription_id):
+    """Close every charge by hand, after the confirmation (02 SCR-10, R-CLS-3; 04a CH-49)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    done, status = _run(lambda: close_charges_manually(subscription, actor=current_user,
+                                                       on=clock.today()))
+    if not done:
+        return _render(subscription, status=status)
+    flash(_("The charges of the subscription are closed."), "success")
+    return _to_page(subscription, "charges")
+
+
+@bp.post("/<int:subscription_id>/delete")
+@staff_required("subscriptions.manage")
+def delete(subscription_id):
+    """Delete, after the confirmation (02 SCR-13, R-DEL-1)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    done, status = _run(lambda: delete_subscription(subscription, actor=current_user,
+                                                    on=clock.today()))
+    if not done:
+        return _render(subscription, status=status)
+    flash(_("The subscription is being deleted."), "success")
+    return _to_page(subscription)
+
+
+# --- resources (SCR-4) -------------------------------------------------------------------------
+
+def _resource_field(resource) -> str:
+    return f"additional-{resource.id}"
+
+
+@bp.post("/<int:subscription_id>/resources")
+@staff_required("subscriptions.manage")
+def change_resources(subscription_id):
+    """Apply new additional quantities: a change order (02 §4.10, SCR-4; 03 ORD-4)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    posted = {r.id: (request.form.get(_resource_field(r)) or "").strip()
+              for r in subscription.resources}
+    errors: dict[int, str] = {}
+    quantities: dict[int, Decimal] = {}
+    for resource in subscription.resources:
+        raw = posted[resource.id].replace(",", ".")
+        try:
+            additional = Decimal(raw) if raw else resource.additional
+        except InvalidOperation:
+            additional = None
+        if additional is None or not additional.is_finite() or additional < 0 \
+                or additional != additional.to_integral_value():
+            errors[resource.id] = _("Enter a whole number, 0 or more.")
+            continue
+        # The service takes the total per plan resource (02 §2.2: total = included + additional).
+        quantities[resource.plan_resource_id] = resource.included + additional
+    if errors:
+        return _render(subscription, "resources", status=422, resource_errors=errors,
+                       posted=posted)
+    try:
+        order = place_change_order(subscription, quantities=quantities, actor=current_user,
+                                   on=clock.today(), ip=request.remote_addr or "")
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        by_plan_resource = {f"resources.{r.plan_resource_id}": r.id
+                            for r in subscription.resources}
+        row = by_plan_resource.get(error.field or "")
+        if row is not None:
+            errors[row] = str(error)
+        else:
+            flash(str(error), "error")
+        return _render(subscription, "resources", status=error.status, resource_errors=errors,
+                       posted=posted)
+    return _to_order(subscription, order)
+
+
+# --- the client page's Subscriptions tab --------------------------------------------------------
+
+@bp.get("/client/<int:client_id>")
+@staff_required("subscriptions.view")
+def client_subscriptions(client_id):
+    """The client's subscriptions, newest first, with the way to order one (01 R-CLV-1)."""
+    client = tenant_get_or_404(Client, client_id)
+    subscriptions = db.session.scalars(
+        scoped_select(Subscription).where(Subscription.client_id == client.id)
+        .order_by(Subscription.id.desc())).all()
+    return render_template("subscriptions/client_tab.html", client=client,
+                           subscriptions=subscriptions, status_badge=status_badge,
+                           order_url=new_order_url(client.id),
+                           can_order=current_user.can("orders.manage"),
+                           active_tab="subscriptions",
+                           users_tab=_endpoint("clients.client_users"))
+
+
+# --- home-page search (01 R-HOME-1) ---------------------------------------------------------
+
+def find_subscriptions(reseller, query: str, limit: int) -> list[SearchHit]:
+    """Subscriptions by ID (exact) or by name (a part, any case)."""
+    wanted = id_in(query)
+    condition = func.lower(Subscription.name).contains(query.lower(), autoescape=True)
+    if wanted is not None:
+        condition = or_(Subscription.id == wanted, condition)
+    found = db.session.scalars(
+        scoped_select(Subscription, reseller).where(condition)
+        .order_by((Subscription.id == (wanted or 0)).desc(), Subscription.id.desc())
+        .limit(limit)).all()
+    return [SearchHit(f"ID{s.id} - {s.name}",
+                      url_for("subscriptions.detail", subscription_id=s.id), str(s.status_label))
+            for s in found]
+
+
+register_search(SearchProvider("subscriptions", _l("Subscriptions"), "subscriptions.view",
+                               find_subscriptions, 15))
