@@ -63,6 +63,7 @@ def load_demo() -> list[str]:
         update_reseller(root, panel_title="Softline Distribution — operator panel")
     _catalogue(root, created["acme"], created["beta"])
     client_lines = _clients(created["acme"]) + _clients(created["beta"])
+    _subscriptions(created["acme"])
     lines = ["Demo data is ready. Password for every account: " + PASSWORD, ""]
     for prefix, reseller in created.items():
         host = "localhost" if reseller.is_root else reseller.local_host
@@ -113,6 +114,36 @@ def _clients(reseller: Reseller) -> list[str]:
                                **names)
         set_user_password(client.owner, PASSWORD)
     return lines
+
+
+def _subscriptions(reseller: Reseller) -> None:
+    """Contoso tops up its balance and buys a year of ESET as a pre-order, paid from it."""
+    from portal.catalog.models import Plan  # noqa: PLC0415
+    from portal.clients.models import Client  # noqa: PLC0415
+    from portal.core.clock import clock  # noqa: PLC0415
+    from portal.core.errors import DomainError  # noqa: PLC0415
+    from portal.orders.models import Order  # noqa: PLC0415
+    from portal.orders.services.ordering import place_sales_order  # noqa: PLC0415
+    from portal.orders.services.payments import complete_payment, create_topup  # noqa: PLC0415
+
+    client = db.session.scalar(select(Client).where(Client.reseller_id == reseller.id,
+                                                    Client.name == "Contoso Ltd"))
+    plan = db.session.scalar(select(Plan).where(Plan.reseller_id == reseller.id,
+                                                Plan.billing_type == "preorder"))
+    if client is None or plan is None or db.session.scalar(
+            select(Order.id).where(Order.client_id == client.id)) is not None:
+        return
+    period = next(p for p in plan.periods if not p.is_trial)
+    try:
+        with db.session.begin_nested():
+            topup = create_topup(client, amount="1000.00", actor=None,
+                                 comment="Demo top-up")
+            complete_payment(topup, from_balance=False, actor=None, on=clock.today())
+            order = place_sales_order(client, plan, period, quantities={}, actor=None,
+                                      on=clock.today())
+            complete_payment(order.payment, from_balance=True, actor=None, on=clock.today())
+    except DomainError:
+        pass  # the demo stays usable without the sample subscription
 
 
 def _catalogue(root: Reseller, acme: Reseller, beta: Reseller) -> None:
