@@ -108,6 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.accounts.views import bp as accounts_bp  # noqa: PLC0415
     from portal.api import bp as api_bp  # noqa: PLC0415
     from portal.billing.views import bp as billing_bp  # noqa: PLC0415
+    from portal.billing.views_charges import bp as charges_bp  # noqa: PLC0415
     from portal.catalog.views import bp as catalog_bp  # noqa: PLC0415
     from portal.client_panel.views import bp as client_panel_bp  # noqa: PLC0415
     from portal.clients.views import bp as clients_bp  # noqa: PLC0415
@@ -115,10 +116,12 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.operator.views import bp as operator_bp  # noqa: PLC0415
     from portal.orders.views.provisioning import bp as provisioning_bp  # noqa: PLC0415
     from portal.settings.views import bp as settings_bp  # noqa: PLC0415
+    from portal.subscriptions.views import bp as subscriptions_bp  # noqa: PLC0415
     from portal.tenancy.views import bp as tenancy_bp  # noqa: PLC0415
 
     for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, clients_bp,
-                      catalog_bp, billing_bp, client_panel_bp, provisioning_bp, api_bp):
+                      catalog_bp, billing_bp, charges_bp, subscriptions_bp, client_panel_bp,
+                      provisioning_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

@@ -28,6 +28,8 @@ MENU = (
     )),
     MenuBlock(_l("Operations"), (
         MenuItem("clients", _l("Clients"), "clients.list_clients", "clients.view"),
+        MenuItem("subscriptions", _l("Subscriptions"), "subscriptions.list_subscriptions",
+                 "subscriptions.view"),
         MenuItem("manual_operations", _l("Manual operations"),
                  "provisioning.list_manual_operations", "manual_operations.view"),
         MenuItem("task_queue", _l("Task queue"), "provisioning.list_tasks", "task_queue.view"),
@@ -35,6 +37,7 @@ MENU = (
         MenuItem("resellers", _l("Resellers"), "tenancy.list_resellers", "resellers.view"),
     )),
     MenuBlock(_l("Billing"), (
+        MenuItem("charges", _l("Charges"), "charges.list_charges", "charges.view"),
         MenuItem("client_types", _l("Client types"), "clients.list_client_types",
                  "client_types.view"),
         MenuItem("service_rules", _l("Service rules"), "clients.list_service_rules",

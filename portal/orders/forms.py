@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 COMMENT_MAX = 2000
 
@@ -22,14 +22,16 @@ METHOD_LABELS = {"balance": _l("Balance"), "manual": _l("Manual confirmation"),
 
 
 class OrderStartForm(FlaskForm):
-    """Step 1 of the order wizard (02 R-ORD-9); the later steps post the same fields hidden."""
+    """Step 1 of the order wizard (02 R-ORD-9); the later steps post the same fields hidden.
+
+    DataRequired, not InputRequired: a plan's only period is chosen by the view (R-ORD-9)."""
 
     client_id = SelectField(_l("Client"), choices=[], validate_choice=False,
-                            validators=[InputRequired(_l("Choose a client."))])
+                            validators=[DataRequired(_l("Choose a client."))])
     plan_id = SelectField(_l("Plan"), choices=[], validate_choice=False,
-                          validators=[InputRequired(_l("Choose a plan."))])
+                          validators=[DataRequired(_l("Choose a plan."))])
     period_id = SelectField(_l("Period"), choices=[], validate_choice=False,
-                            validators=[InputRequired(_l("Choose a period."))])
+                            validators=[DataRequired(_l("Choose a period."))])
 
 
 class OrderExpiryForm(FlaskForm):
@@ -44,7 +46,7 @@ class PaymentCreateForm(FlaskForm):
     """«Новый платеж» (03 S8): a balance top-up; the amount is checked by the service."""
 
     client_id = SelectField(_l("Client"), choices=[], validate_choice=False,
-                            validators=[InputRequired(_l("Choose a client."))])
+                            validators=[DataRequired(_l("Choose a client."))])
     total = StringField(_l("Total"), validators=[InputRequired(_l("Enter the amount."))])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=COMMENT_MAX)])
     manager_id = SelectField(_l("Manager"), choices=[], validate_choice=False)

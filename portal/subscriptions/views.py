@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,8 +27,8 @@ from werkzeug.routing import BuildError
 from portal.accounts.auth import staff_required
 from portal.accounts.models import StaffMember, StaffStatus
 from portal.billing.models import Charge, Transaction
-from portal.catalog.models import BILLING_TYPE_LABELS, BillingType, Plan
 from portal.billing.views_charges import as_minutes, signed_money
+from portal.catalog.models import BILLING_TYPE_LABELS, BillingType, Plan
 from portal.catalog.views.plans import period_label, quantity
 from portal.clients.models import Client
 from portal.core.audit import events_for
@@ -45,8 +44,8 @@ from portal.orders.services.ordering import (place_change_order, place_renewal_o
                                              renewal_window_open)
 from portal.subscriptions.forms import (ExpiryDateChangeForm, SubscriptionActivateForm,
                                         SubscriptionStopForm, SubscriptionUpdateForm)
-from portal.subscriptions.models import (PAYMENT_MODEL_LABELS, SUBSCRIPTION_STATUS_LABELS,
-                                         PaymentModel, Subscription, SubscriptionStatus)
+from portal.subscriptions.models import (SUBSCRIPTION_STATUS_LABELS, Subscription,
+                                         SubscriptionStatus)
 from portal.subscriptions.services.lifecycle import (activate_subscription,
                                                      change_expiry_date, close_charges_manually,
                                                      delete_subscription, stop_subscription,
@@ -56,12 +55,11 @@ from portal.tenancy.scope import scoped_select, tenant_get_or_404
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 
 S = SubscriptionStatus
-# Pages of other areas; linked only once they exist.
-ORDER_NEW = "orders.new"
-ORDER_DETAIL = "orders.detail"
+# Pages of other areas; linked only once they exist. The orders pages answer to either name.
+ORDER_NEW = ("orders.new", "orders.new_order")
+ORDER_DETAIL = ("orders.detail", "orders.order_detail")
 CLIENT_PAGE = "clients.client_detail"
 PLAN_PAGE = "catalog.plan_detail"
-RULE_PAGE = "catalog.provisioning_rule_detail"
 
 TABS = (("general", _l("General information")), ("resources", _l("Resources")),
         ("orders", _l("Orders")), ("charges", _l("Charges")),
@@ -94,24 +92,24 @@ def link_to(endpoint: str, text, **values) -> Markup:
     return Markup('<a href="{}">{}</a>').format(href, text)
 
 
+def _first_url(endpoints: tuple[str, ...], **values) -> str | None:
+    for endpoint in endpoints:
+        if _endpoint(endpoint):
+            try:
+                return url_for(endpoint, **values)
+            except BuildError:
+                continue
+    return None
+
+
 def order_url(order: Order) -> str | None:
     """The order's page (the orders area), when it exists."""
-    if not _endpoint(ORDER_DETAIL):
-        return None
-    try:
-        return url_for(ORDER_DETAIL, order_id=order.id)
-    except BuildError:
-        return None
+    return _first_url(ORDER_DETAIL, order_id=order.id)
 
 
 def new_order_url(client_id: int | None = None) -> str | None:
     """The order wizard (02 SCR-2), with the client chosen when it is known."""
-    if not _endpoint(ORDER_NEW):
-        return None
-    try:
-        return url_for(ORDER_NEW, **({"client_id": client_id} if client_id else {}))
-    except BuildError:
-        return None
+    return _first_url(ORDER_NEW, **({"client_id": client_id} if client_id else {}))
 
 
 def status_badge(subscription: Subscription) -> Markup:
@@ -334,7 +332,7 @@ def _render(subscription: Subscription, tab: str = "general", *, status: int = 2
     context = {
         "subscription": subscription, "tab": tab, "tabs": TABS, "can_manage": can_manage,
         "actions": Actions.of(subscription, today) if can_manage else None,
-        "dialog": dialog, "S": S, "PaymentModel": PaymentModel,
+        "dialog": dialog, "S": S,
         "stop_form": extra.pop("stop_form", None) or SubscriptionStopForm(prefix="stop",
                                                                           formdata=None),
         "activate_form": extra.pop("activate_form", None) or SubscriptionActivateForm(
@@ -344,7 +342,6 @@ def _render(subscription: Subscription, tab: str = "general", *, status: int = 2
         "status_badge": status_badge, "link_to": link_to, "order_url": order_url,
         "period_label": period_label, "quantity": quantity, "yes_no": _yes_no,
         "as_minutes": as_minutes, "signed_money": signed_money,
-        "payment_model_labels": PAYMENT_MODEL_LABELS,
     }
     if tab == "general":
         context["form"] = extra.pop("form", None) or _update_form(subscription, posted=False)

@@ -8,12 +8,15 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from portal.accounts.models import Role
+from portal.billing.views_charges import bp as charges_bp
 from portal.core import jobs
 from portal.core.clock import clock
+from portal.core.scheduler import run_periodic_jobs
 from portal.extensions import db
 from portal.orders.services.ordering import place_sales_order
 from portal.orders.services.payments import complete_payment, create_topup
 from portal.subscriptions.models import Subscription
+from portal.subscriptions.views import bp as subscriptions_bp
 from tests.factories import make_client, make_plan, make_reseller, make_root, make_rule, make_staff
 
 LICENCES = {"name": "Licences", "included": "1", "minimum": "1", "limit": "10",
@@ -23,9 +26,6 @@ LICENCES = {"name": "Licences", "included": "1", "minimum": "1", "limit": "10",
 def ensure_pages(app) -> None:
     """Register the subscription and charge blueprints on the test app when create_app does
     not yet (the suite's shared app has served requests already)."""
-    from portal.billing.views_charges import bp as charges_bp
-    from portal.subscriptions.views import bp as subscriptions_bp
-
     missing = [bp for bp in (subscriptions_bp, charges_bp) if bp.name not in app.blueprints]
     if not missing:
         return
@@ -68,8 +68,6 @@ def top_up(client, amount: str) -> None:
 
 def settle() -> None:
     """Run the queued provisioning jobs and one poll of the simulated vendor."""
-    from portal.core.scheduler import run_periodic_jobs
-
     jobs.drain()
     run_periodic_jobs()
     jobs.drain()

@@ -20,6 +20,7 @@ from tests.factories import Panel, make_staff
 from tests.subscriptions import buy, cell, make_world, plain, row_ids, settle, top_up
 
 S = SubscriptionStatus
+ORDER_PAGES = {"orders.detail", "orders.order_detail"}
 
 
 @pytest.fixture
@@ -258,8 +259,8 @@ def test_renew_places_the_renewal_order_and_a_second_is_refused(app, db, world, 
                                                   Order.order_type == OrderType.RENEWAL_ORDER))
     assert order is not None and order.status == OrderStatus.WAITING_FOR_PAYMENT
     assert order.covers_from == date(2027, 1, 22)
-    if "orders.detail" in app.view_functions:
-        assert response.headers["Location"].endswith(f"/{order.id}")
+    if ORDER_PAGES & set(app.view_functions):
+        assert response.headers["Location"].endswith(f"/orders/{order.id}")
     else:
         assert response.headers["Location"].endswith(f"/subscriptions/{s.id}?tab=orders")
         page = panel.get(response.headers["Location"])
@@ -352,7 +353,7 @@ def test_delete_then_deleting_or_closing_again_is_refused(db, world, panel):
     assert charge_rows(db, s) == before and reload(db, s).status == S.DELETED
 
 
-# --- resources (SCR-4) -----------------------------------------------------------------------------
+# --- resources (SCR-4) ---------------------------------------------------------------------------
 
 def test_resources_apply_places_a_change_order(app, db, world, panel):
     s = world.subscription
@@ -367,7 +368,9 @@ def test_resources_apply_places_a_change_order(app, db, world, panel):
                                                   Order.order_type == OrderType.CHANGE_ORDER))
     assert order is not None and order.status == OrderStatus.WAITING_FOR_PAYMENT
     assert order.total > 0
-    if "orders.detail" not in app.view_functions:
+    if ORDER_PAGES & set(app.view_functions):
+        assert response.headers["Location"].endswith(f"/orders/{order.id}")
+    else:
         assert response.headers["Location"].endswith("?tab=orders")
 
 
@@ -389,7 +392,7 @@ def test_resources_above_the_limit_are_refused_in_the_row(db, world, panel):
     assert reload(db, s).resources[0].additional == 0
 
 
-# --- the other tabs --------------------------------------------------------------------------------
+# --- the other tabs ------------------------------------------------------------------------------
 
 def test_orders_charges_transactions_and_events_tabs(db, world, panel):
     s = world.subscription
@@ -417,7 +420,7 @@ def test_orders_charges_transactions_and_events_tabs(db, world, panel):
 
 # --- the client page's Subscriptions tab and the home search --------------------------------------
 
-def test_client_subscriptions_tab(world, other, panel):
+def test_client_subscriptions_tab(app, world, other, panel):
     s = world.subscription
     response = panel.get(f"/subscriptions/client/{world.client.id}")
     assert response.status_code == 200
@@ -425,6 +428,11 @@ def test_client_subscriptions_tab(world, other, panel):
     assert 'id="client-tabs"' in html and row_ids(html, "subscription") == [s.id]
     assert "Office 365" in cell(html, "subscription", s.id, "name")
     assert "Foreign" not in html
+    # «Заказать подписку» opens the wizard with the client chosen, once the wizard exists.
+    if {"orders.new", "orders.new_order"} & set(app.view_functions):
+        assert f'href="/orders/new?client_id={world.client.id}"' in html
+    else:
+        assert 'id="order-subscription"' not in html
 
 
 def test_home_search_finds_subscriptions_by_id_and_name(world, other, panel):
@@ -433,5 +441,5 @@ def test_home_search_finds_subscriptions_by_id_and_name(world, other, panel):
     assert f"ID{s.id} - Office 365" in by_name and "Foreign" not in by_name
     by_id = panel.get(f"/search?q=ID{s.id}").get_data(as_text=True)
     assert f'href="/subscriptions/{s.id}"' in by_id
-    foreign = panel.get(f"/search?q=Foreign").get_data(as_text=True)
+    foreign = panel.get("/search?q=Foreign").get_data(as_text=True)
     assert f'href="/subscriptions/{other.subscription.id}"' not in foreign

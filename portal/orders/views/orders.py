@@ -410,7 +410,7 @@ class Wizard:
             if value is None:
                 value = plain_number(max(resource.included, resource.minimum))
             try:
-                total = Decimal(value.replace(",", "."))
+                total = Decimal(value)
                 additional = max(total - resource.included, Decimal(0)) \
                     if total.is_finite() else None
             except InvalidOperation:

@@ -189,6 +189,17 @@ def update_subscription(subscription: Subscription, *, actor, **fields) -> Subsc
                                 field=min(unknown))
     if "name" in fields and not (fields["name"] or "").strip():
         raise SubscriptionError(_l("The name is required."), field="name")
+    if fields.get("manager_id") is not None:
+        from sqlalchemy import select  # noqa: PLC0415
+
+        from portal.accounts.models import StaffMember  # noqa: PLC0415
+        from portal.extensions import db  # noqa: PLC0415
+
+        if db.session.scalar(select(StaffMember.id).where(
+                StaffMember.id == fields["manager_id"],
+                StaffMember.reseller_id == subscription.reseller_id)) is None:
+            raise SubscriptionError(_l("Choose a staff member of this reseller."),
+                                    field="manager_id")
     auto = fields.get("auto_renew_point_days", subscription.auto_renew_point_days)
     manual = fields.get("manual_renewal_point_days", subscription.manual_renewal_point_days)
     for name, value in (("auto_renew_point_days", auto), ("manual_renewal_point_days", manual)):
