@@ -114,6 +114,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.clients.views import bp as clients_bp  # noqa: PLC0415
     from portal.core.views import bp as core_bp  # noqa: PLC0415
     from portal.operator.views import bp as operator_bp  # noqa: PLC0415
+    from portal.orders.views.orders import bp as orders_bp  # noqa: PLC0415
+    from portal.orders.views.payments import bp as payments_bp  # noqa: PLC0415
     from portal.orders.views.provisioning import bp as provisioning_bp  # noqa: PLC0415
     from portal.settings.views import bp as settings_bp  # noqa: PLC0415
     from portal.subscriptions.views import bp as subscriptions_bp  # noqa: PLC0415
@@ -121,7 +123,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (core_bp, accounts_bp, operator_bp, tenancy_bp, settings_bp, clients_bp,
                       catalog_bp, billing_bp, charges_bp, subscriptions_bp, client_panel_bp,
-                      provisioning_bp, api_bp):
+                      orders_bp, payments_bp, provisioning_bp, api_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

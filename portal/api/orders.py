@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import StaffMember
 from portal.api.base import endpoint, iso, json_body, paginate, require
@@ -30,6 +31,9 @@ from portal.orders.services.payments import cancel_payment, complete_payment, cr
 from portal.tenancy.scope import scoped_select, tenant_get_or_404
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Dates the billing can count from: the terms and renewals computed from a date near the
+# calendar's end would overflow (a 500).
+DATE_RANGE = (date(1900, 1, 1), date(2999, 12, 31))
 # A quantity column is Numeric(14, 2): anything near that is no real order (and would fail the
 # INSERT on PostgreSQL, a 500).
 QUANTITY_MAX = Decimal("1000000000")
@@ -42,9 +46,12 @@ def date_value(value, field: str) -> date:
     if not isinstance(value, str) or not ISO_DATE.match(value):
         raise invalid(field, _("A date looks like 2026-11-22."))
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise invalid(field, _("A date looks like 2026-11-22.")) from None
+    if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+        raise invalid(field, _("The date is out of range."))
+    return day
 
 
 def quantity_value(value, field: str) -> Decimal:
@@ -245,7 +252,8 @@ ORDER_SORT = {"id": Order.id, "number": Order.number, "created_at": Order.create
 @endpoint("/orders", permission="orders.view",
           summary="List orders (filters: client_id, subscription_id, status, order_type)")
 def list_orders_api():
-    query = scoped_select(Order)
+    query = scoped_select(Order).options(selectinload(Order.lines),
+                                         selectinload(Order.payment))
     for name, column in (("client_id", Order.client_id),
                          ("subscription_id", Order.subscription_id)):
         value = query_id(name)
@@ -325,7 +333,7 @@ PAYMENT_SORT = {"id": Payment.id, "number": Payment.number, "created_at": Paymen
 @endpoint("/payments", permission="payments.view",
           summary="List payments (filters: client_id, status, kind)")
 def list_payments_api():
-    query = scoped_select(Payment)
+    query = scoped_select(Payment).options(selectinload(Payment.orders))
     client_id = query_id("client_id")
     if client_id is not None:
         query = query.where(Payment.client_id == client_id)

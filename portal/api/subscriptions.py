@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from portal.api.base import endpoint, iso, json_body, paginate, require
 from portal.api.catalog import amount, flag, invalid, query_enum, query_id, text, whole
@@ -97,7 +98,9 @@ SUBSCRIPTION_SORT = {"id": Subscription.id, "name": Subscription.name,
 @endpoint("/subscriptions", permission="subscriptions.view",
           summary="List subscriptions (filters: client_id, status, plan_id)")
 def list_subscriptions_api():
-    query = scoped_select(Subscription)
+    query = scoped_select(Subscription).options(
+        selectinload(Subscription.plan),
+        selectinload(Subscription.resources).selectinload(SubscriptionResource.plan_resource))
     for name, column in (("client_id", Subscription.client_id),
                          ("plan_id", Subscription.plan_id)):
         value = query_id(name)
@@ -117,8 +120,12 @@ def get_subscription_api(subscription_id):
 
 # --- the general tab --------------------------------------------------------------------------
 
+# Renewal points count back from the expiry date; a century is far more than any term, and a
+# larger number would overflow the date arithmetic of the nightly run.
+POINT_DAYS_MAX = 36500
 EDIT_KINDS = {"name": text(255, nullable=False), "auto_renew": flag, "auto_renew_locked": flag,
-              "auto_renew_point_days": whole(), "manual_renewal_point_days": whole(),
+              "auto_renew_point_days": whole(maximum=POINT_DAYS_MAX),
+              "manual_renewal_point_days": whole(maximum=POINT_DAYS_MAX),
               "promo_code": text(64)}
 # Fields that change through an action, not PATCH (named in the refusal).
 ACTION_FIELDS = {"expiry_date": "/expiry-date", "prolonged_until": "/expiry-date",

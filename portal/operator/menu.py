@@ -28,8 +28,10 @@ MENU = (
     )),
     MenuBlock(_l("Operations"), (
         MenuItem("clients", _l("Clients"), "clients.list_clients", "clients.view"),
+        MenuItem("orders", _l("Orders"), "orders.list_orders", "orders.view"),
         MenuItem("subscriptions", _l("Subscriptions"), "subscriptions.list_subscriptions",
                  "subscriptions.view"),
+        MenuItem("payments", _l("Payments"), "payments.list_payments", "payments.view"),
         MenuItem("manual_operations", _l("Manual operations"),
                  "provisioning.list_manual_operations", "manual_operations.view"),
         MenuItem("task_queue", _l("Task queue"), "provisioning.list_tasks", "task_queue.view"),

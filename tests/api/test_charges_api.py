@@ -25,8 +25,8 @@ def items(alpha, path: str) -> list[dict]:
 
 def test_charges_of_a_paid_order(alpha, shop):
     """22.11.2026, 2 months, FD 1: 22.11–30.11 (9/30), December, 01.01–21.01 (21/31, with
-    the D3 correction), each for the service and the additional licences, plus the two setup fees for the
-    plan period (04a §4.3), closed at payment."""
+    the D3 correction), each for the service and the additional licences, plus the two setup
+    fees for the plan period (04a §4.3), closed at payment."""
     order = paid_order(alpha, shop, resources={str(shop.licences): 3})
     charges = items(alpha, f"/charges?order_id={order['id']}&per_page=100")
     assert all(set(c) == CHARGE_FIELDS for c in charges)

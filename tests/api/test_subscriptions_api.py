@@ -118,6 +118,7 @@ def test_patch_changes_the_general_tab(alpha, shop, active, tree, db):
     ({"manual_renewal_point_days": -2}, "manual_renewal_point_days", ""),
     ({"auto_renew_point_days": "3"}, "auto_renew_point_days", ""),
     ({"auto_renew_point_days": 2**40}, "auto_renew_point_days", ""),
+    ({"manual_renewal_point_days": 36501}, "manual_renewal_point_days", ""),
     ({"auto_renew": "yes"}, "auto_renew", ""),
     ({"name": ""}, "name", ""),
     ({"name": None}, "name", ""),
@@ -263,7 +264,7 @@ def test_the_expiry_date_changes_without_charges(alpha, shop, active):
             answer["order"]) == ("2027-02-15", "2027-02-15", None)
     assert alpha.get(f"/charges?subscription_id={active['id']}").get_json() == charges
     for body in ({}, {"expiry_date": "15.02.2027"}, {"expiry_date": 20270215},
-                 {"expiry_date": "2026-11-01"}):
+                 {"expiry_date": "2026-11-01"}, {"expiry_date": "9999-12-31"}):
         assert act(alpha, active, "expiry-date", body, status=422)["fields"]["expiry_date"]
 
 

@@ -129,13 +129,17 @@ def test_later_areas_register_their_own_search(db, home):
     def find_orders(reseller, query, limit):
         return [SearchHit(f"Order {query}", "/orders/1", reseller.name)]
 
+    previous = SEARCH_PROVIDERS.get("orders")
     register_search(SearchProvider("orders", "Orders", "orders.view", find_orders, weight=5))
     try:
         found = results(home.panel.get("/search?q=77"))
         assert list(found)[0] == "orders"
         assert found["orders"] == ["Order 77 Distributor"]
     finally:
-        SEARCH_PROVIDERS.pop("orders")
+        if previous is not None:
+            SEARCH_PROVIDERS["orders"] = previous
+        else:
+            SEARCH_PROVIDERS.pop("orders")
 
 
 def test_a_product_manager_sees_no_client_blocks(app, db, home):

@@ -222,7 +222,7 @@ def test_pay_an_order_from_the_balance(db, world):
     # Nothing on the balance yet: the service's refusal, and nothing changes.
     refused = w.panel.post(f"{url}/pay-from-balance")
     assert refused.status_code == 422
-    assert "Not enough money on the balance: 0 available, 60.00 needed." in flashes(
+    assert "Not enough money on the balance: 0.00 available, 60.00 needed." in flashes(
         refused.get_data(as_text=True))
     db.session.refresh(payment)
     assert payment.status == PaymentStatus.WAITING_FOR_PAYMENT

@@ -306,8 +306,7 @@ def test_automatic_renewal_is_paid_from_the_balance_on_the_expiry_day(story):
 
     story.on(date(2027, 1, 1))
     story.check([("closed", *row) for row in FIRST_TERM]
-                + [("closed", SECOND_TERM[0][0], *SECOND_TERM[0][1:]),
-                   ("blocked", *SECOND_TERM[1])],
+                + [("closed", *SECOND_TERM[0]), ("blocked", *SECOND_TERM[1])],
                 money=("48.70", "8.70", "40.00"), **whole)
 
 
@@ -318,6 +317,8 @@ def test_unpaid_renewal_stops_the_subscription_then_deletes_it_after_the_block_p
     story.api.patch(f"/subscriptions/{subscription_id}",
                     json={"auto_renew": True, "auto_renew_point_days": 0})
     whole = {"subscription_id": subscription_id}
+    story.check([("blocked", *row) for row in FIRST_TERM], money=("30.00", "30.00", "0.00"),
+                **whole)
 
     story.on(date(2026, 12, 9))  # the renewal order is made, but 0.00 is available
     renewal, = story.api.get(f"/orders?subscription_id={subscription_id}"
@@ -565,8 +566,10 @@ def test_a_failed_installation_is_visible_and_a_rerun_completes_without_moving_m
     held = [("blocked", *row) for row in WE2]
     mine = {"order_id": order["id"]}
 
+    story.check(held, money=("100.00", "60.00", "40.00"), **mine)
     story.run_due_jobs()  # attempt 1 is sent and fails; the retries wait 1, 5 and 30 minutes
     assert story.get_order(order["id"])["status"] == "provisioning"
+    story.check(held, money=("100.00", "60.00", "40.00"), **mine)
     for minutes in (1, 5, 30):
         story.later(minutes=minutes)
         story.check(held, money=("100.00", "60.00", "40.00"), **mine)

@@ -388,8 +388,10 @@ def place_sales_order(client: Client, plan: Plan, period: PlanPeriod, *, quantit
     audit.log(subscription, "subscriptions.subscription.ordered", actor=actor,
               label=subscription.name, data={"order": order.number})
     if order.total == 0:
+        from portal.billing.services.ledger import lock_client  # noqa: PLC0415
         from portal.orders.services.processing import process_paid_order  # noqa: PLC0415
 
+        lock_client(client)
         process_paid_order(order, on=on, actor=actor)
     return order
 

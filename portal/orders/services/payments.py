@@ -17,7 +17,7 @@ from portal.clients import hooks
 from portal.clients.models import Client, ClientStatus
 from portal.core import audit
 from portal.core.clock import clock
-from portal.core.money import CURRENCIES, to_decimal
+from portal.core.money import CURRENCIES, round_money, to_decimal
 from portal.extensions import db
 from portal.orders.models import (Order, OrderStatus, Payment, PaymentKind, PaymentStatus)
 from portal.orders.services.errors import OrderError
@@ -36,12 +36,14 @@ def parse_amount(value, *, field: str = "amount"):
         amount = to_decimal(value)
     except (TypeError, ArithmeticError, ValueError):
         raise OrderError(_l("Enter an amount, e.g. 100.00."), field=field) from None
-    if not amount.is_finite() or amount != amount.quantize(to_decimal("0.01")):
+    if not amount.is_finite():
+        raise OrderError(_l("Enter an amount, e.g. 100.00."), field=field)
+    if amount >= to_decimal("1000000000000") or amount <= to_decimal("-1000000000000"):
+        raise OrderError(_l("The amount is too large."), field=field)
+    if amount != amount.quantize(to_decimal("0.01")):
         raise OrderError(_l("Enter an amount with at most two decimals."), field=field)
     if amount <= 0:
         raise OrderError(_l("The amount must be greater than zero."), field=field)
-    if amount >= to_decimal("1000000000000"):
-        raise OrderError(_l("The amount is too large."), field=field)
     return amount
 
 
@@ -93,7 +95,8 @@ def complete_payment(payment: Payment, *, from_balance: bool, actor, on: date, a
             raise OrderError(_l("A top-up cannot be paid from the balance."), field="method")
         if available_funds(client) < payment.total:
             raise OrderError(_l("Not enough money on the balance: %(available)s available, "
-                                "%(total)s needed.", available=available_funds(client),
+                                "%(total)s needed.",
+                                available=round_money(available_funds(client), payment.currency),
                                 total=payment.total), code="insufficient_funds")
         payment.status = PaymentStatus.PAID_FROM_BALANCE
         payment.payment_method = "balance"
