@@ -23,14 +23,12 @@ from portal.orders.models import Order
 from portal.orders.services.ordering import place_change_order, place_renewal_order
 from portal.subscriptions.models import Subscription, SubscriptionResource, SubscriptionStatus
 from portal.subscriptions.services import SubscriptionError
-from portal.subscriptions.services.lifecycle import (activate_subscription,
-                                                     change_expiry_date, close_charges_manually,
-                                                     delete_subscription, stop_subscription,
-                                                     update_subscription)
+from portal.subscriptions.services.lifecycle import (activate_subscription, change_expiry_date,
+                                                     close_charges_manually, delete_subscription,
+                                                     stop_subscription, update_subscription)
 from portal.tenancy.scope import scoped_select, tenant_get_or_404
 
 # --- answers --------------------------------------------------------------------------------
-
 
 def serialize_resource(resource: SubscriptionResource, currency: str) -> dict:
     unit = resource.plan_resource.unit_type

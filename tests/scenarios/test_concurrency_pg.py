@@ -89,9 +89,10 @@ def own_database():
         _run_admin(main, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _committed_shop(app) -> SimpleNamespace:
-    """A reseller, its token, one client with 1000.00 and a 1-month plan (setup 5.00, 30.00 a
-    month); one order already paid, so the document counters exist."""
+def _committed_shop(app, *, opened: bool = True) -> SimpleNamespace:
+    """A reseller with one staff member and API token per thread (the requests of one token
+    would wait for each other on its last-used stamp), one client and a 1-month plan (setup
+    5.00, 30.00 a month); opened: the client has 1000.00 and one order already paid."""
     from portal.extensions import db
     from portal.orders.services.ordering import place_sales_order
     from portal.orders.services.payments import complete_payment, create_topup
@@ -100,56 +101,80 @@ def _committed_shop(app) -> SimpleNamespace:
 
     with app.app_context():
         reseller = make_reseller(make_root(), name="Busy Shop")
-        token = make_token(make_staff(reseller))
+        tokens = [make_token(make_staff(reseller)) for _n in range(THREADS)]
         customer = make_client(reseller)
         rule = make_rule(reseller, financial_day=1)
         plan = make_plan(reseller, rule=rule, services=[], periods=[
             {"duration": 1, "duration_unit": "month", "setup_fee": str(SETUP_FEE),
              "monthly_fee": str(MONTHLY_FEE)}])
-        opening = create_topup(customer, amount=str(OPENING), actor=None)
-        complete_payment(opening, from_balance=False, actor=None, on=clock.today())
-        first = place_sales_order(customer, plan, plan.periods[0], quantities={}, actor=None,
-                                  on=clock.today())
-        complete_payment(first.payment, from_balance=True, actor=None, on=clock.today())
+        if opened:
+            opening = create_topup(customer, amount=str(OPENING), actor=None)
+            complete_payment(opening, from_balance=False, actor=None, on=clock.today())
+            first = place_sales_order(customer, plan, plan.periods[0], quantities={},
+                                      actor=None, on=clock.today())
+            complete_payment(first.payment, from_balance=True, actor=None, on=clock.today())
         db.session.commit()
-        shop = SimpleNamespace(token=token, client_id=customer.id, plan_id=plan.id,
+        shop = SimpleNamespace(tokens=tokens, client_id=customer.id, plan_id=plan.id,
                                period_id=plan.periods[0].id)
         db.session.remove()
     return shop
 
 
-def _worker(app, shop, work: queue.Queue, start: threading.Barrier, results: list) -> None:
-    """One thread: its own test client, so each request has its own app context and session."""
+def _operate(api, shop, kind: str, value) -> tuple:
+    """A top-up completed as money received, or a sales order paid from the balance."""
+    if kind == "top_up":
+        created = api.post("/payments", json={"client_id": shop.client_id,
+                                              "amount": str(value)})
+        payment_id = created.get_json().get("id")
+        body = {}
+    else:
+        created = api.post("/orders", json={"client_id": shop.client_id,
+                                            "plan_id": shop.plan_id,
+                                            "period_id": shop.period_id})
+        payment_id = (created.get_json().get("payment") or {}).get("id")
+        body = {"from_balance": True}
+    if created.status_code != 201:
+        return kind, value, created.status_code, None, created.get_json()
+    done = api.post(f"/payments/{payment_id}/complete", json=body)
+    return kind, value, created.status_code, done.status_code, done.get_json()
+
+
+def _run_threads(app, shop, operations: list[tuple]) -> list[tuple]:
+    """Start the threads together; each takes the next operation until none is left. Each has
+    its own test client, so each request has its own app context and session."""
     from tests.api.conftest import ApiClient
 
-    api = ApiClient(app.test_client(), shop.token)
-    start.wait()
-    while True:
-        try:
-            kind, value = work.get_nowait()
-        except queue.Empty:
-            return
-        try:
-            if kind == "top_up":
-                created = api.post("/payments", json={"client_id": shop.client_id,
-                                                      "amount": str(value)})
-                done = api.post(f"/payments/{created.get_json()['id']}/complete", json={})
-            else:
-                created = api.post("/orders", json={"client_id": shop.client_id,
-                                                    "plan_id": shop.plan_id,
-                                                    "period_id": shop.period_id})
-                payment_id = created.get_json()["payment"]["id"]
-                done = api.post(f"/payments/{payment_id}/complete", json={"from_balance": True})
-            results.append((kind, value, created.status_code, done.status_code,
-                            done.get_json()))
-        except KeyError:
-            results.append((kind, value, created.status_code, "not created",
-                            created.get_json()))
-        except Exception as error:  # noqa: BLE001 - reported by the test, not lost in a thread
-            results.append((kind, value, "error", repr(error), None))
+    work: queue.Queue = queue.Queue()
+    for operation in operations:
+        work.put(operation)
+    results: list = []
+    start = threading.Barrier(THREADS)
+
+    def worker(token: str) -> None:
+        api = ApiClient(app.test_client(), token)
+        start.wait()
+        while True:
+            try:
+                kind, value = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results.append(_operate(api, shop, kind, value))
+            except Exception as error:  # noqa: BLE001 - reported by the test, not lost
+                results.append((kind, value, "error", repr(error), None))
+
+    threads = [threading.Thread(target=worker, args=(token,), name=f"money-{n}")
+               for n, token in enumerate(shop.tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
 
 
 def test_fifty_concurrent_money_operations_on_one_client_lose_nothing(own_database):
+    """25 top-ups and 25 orders paid from the balance, interleaved over ten threads."""
     from portal.billing.models import Charge, ChargeStatus, Transaction
     from portal.billing.services.ledger import blocked_amount_of, ledger_problems
     from portal.clients.models import Client
@@ -158,25 +183,13 @@ def test_fifty_concurrent_money_operations_on_one_client_lose_nothing(own_databa
 
     app = own_database
     shop = _committed_shop(app)
-    work: queue.Queue = queue.Queue()
-    operations = [("top_up", amount) for amount in TOP_UPS] + [("order", None)] * ORDERS
-    # Interleave the two kinds so that every thread does both.
-    for index in range(len(operations)):
-        work.put(operations[index // 2] if index % 2 == 0
-                 else operations[len(TOP_UPS) + index // 2])
-    results: list = []
-    start = threading.Barrier(THREADS)
-    threads = [threading.Thread(target=_worker, args=(app, shop, work, start, results),
-                                name=f"money-{n}") for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-
+    # Interleaved, so that every thread does both kinds.
+    operations = [operation for top_up in TOP_UPS
+                  for operation in (("top_up", top_up), ("order", None))]
+    assert len(operations) == 50
+    results = _run_threads(app, shop, operations)
     assert len(results) == 50
-    failures = [r for r in results if r[2] != 201 or r[3] != 200]
-    assert failures == []
+    assert [r for r in results if r[2] != 201 or r[3] != 200] == []
     assert sorted(r[4]["status"] for r in results) == (
         ["completed"] * 25 + ["paid_from_balance"] * 25)
 
@@ -208,4 +221,21 @@ def test_fifty_concurrent_money_operations_on_one_client_lose_nothing(own_databa
         statuses = db.session.scalars(select(Order.status).where(
             Order.client_id == client.id)).all()
         assert sorted(statuses) == [OrderStatus.COMPLETED] * orders
+        db.session.remove()
+
+
+def test_a_new_resellers_first_documents_are_numbered_at_once(own_database):
+    """The first payments of a reseller, requested together by ten staff members: each gets
+    its own number (the document counter row does not exist yet when they start)."""
+    from portal.extensions import db
+    from portal.orders.models import Payment
+
+    app = own_database
+    shop = _committed_shop(app, opened=False)
+    results = _run_threads(app, shop, [("top_up", Decimal(f"{n + 1}.00"))
+                                       for n in range(THREADS)])
+    assert [r for r in results if r[2] != 201 or r[3] != 200] == []
+    with app.app_context():
+        numbers = db.session.scalars(select(Payment.number)).all()
+        assert len(numbers) == len(set(numbers)) == THREADS
         db.session.remove()
