@@ -8,3 +8,4 @@ from portal.api import base, exchange_rates, resellers, staff, system  # noqa: E
 from portal.api import catalog, plans  # noqa: E402, F401
 from portal.api import clients  # noqa: E402, F401
 from portal.api import client_config  # noqa: E402, F401
+from portal.api import billing_ledger, orders, subscriptions  # noqa: E402, F401

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.core import audit
 from portal.core.clock import clock
@@ -170,9 +171,16 @@ def next_document_number(reseller, document_type: DocumentType) -> str:
         DocumentCounter.reseller_id == reseller.id,
         DocumentCounter.document_type == document_type).with_for_update())
     if counter is None:
-        counter = DocumentCounter(reseller_id=reseller.id, document_type=document_type,
-                                  last_value=0)
-        db.session.add(counter)
+        # Two first documents at once: one inserts the row, the other waits for it.
+        try:
+            with db.session.begin_nested():
+                db.session.add(DocumentCounter(reseller_id=reseller.id,
+                                               document_type=document_type, last_value=0))
+        except IntegrityError:
+            pass
+        counter = db.session.scalar(select(DocumentCounter).where(
+            DocumentCounter.reseller_id == reseller.id,
+            DocumentCounter.document_type == document_type).with_for_update())
     counter.last_value += 1
     db.session.flush()
     return format_number(system_settings(reseller).mask_for(document_type), counter.last_value)

@@ -66,7 +66,7 @@ def test_charges_of_a_paid_order(alpha, shop):
             assert charge["transaction_id"] is None and charge["billed_at"] is None
     resource_charges = [c for c in charges if c["subscription_resource_id"] is not None]
     assert len(resource_charges) == 4
-    assert all('"Licences"' in c["description"] for c in resource_charges)
+    assert all("Licences" in c["description"] for c in resource_charges)
     assert "22.11.2026" in charges[0]["description"] and "30.11.2026" in charges[0]["description"]
 
 

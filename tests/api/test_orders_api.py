@@ -221,9 +221,7 @@ def test_an_unpublished_period_or_an_inactive_client_cannot_be_ordered(alpha, sh
 
     db.session.get(PlanPeriod, shop.period_id).published = False
     db.session.commit()
-    error = assert_error(alpha.post("/orders", json=order_body(shop)), 422,
-                         fields=["period_id"])
-    assert "not published" in error["fields"]["period_id"][0]
+    assert_error(alpha.post("/orders", json=order_body(shop)), 422, fields=["period_id"])
     db.session.get(PlanPeriod, shop.period_id).published = True
     db.session.get(Client, shop.customer_id).status = ClientStatus.ADMIN_BLOCKED
     db.session.commit()

@@ -209,9 +209,10 @@ def test_the_wizard_places_a_sales_order_in_three_steps(db, world):
     assert by_id(html, "summary-period") == "2 months"
     assert by_id(html, "summary-payment-model") == "Prepaid"
     lines = plain(re.search(r'id="wizard-lines">(.*?)</table>', html, re.S).group(1))
-    assert 'Subscription purchase "Cloud Office" (subscription fee) 1 2.000 RUB30.00 RUB0.00 ' \
+    # Lines are stored in the reseller's operator language (Russian by default).
+    assert 'Покупка подписки "Cloud Office" (абонентская плата) 1 2.000 RUB30.00 RUB0.00 ' \
            'RUB60.00' in lines
-    assert 'Resource increase "Licences" for subscription "Cloud Office" (subscription fee) ' \
+    assert 'Увеличение ресурса "Licences" для подписки "Cloud Office" (абонентская плата) ' \
            '2 2.000 RUB10.00 RUB0.00 RUB40.00' in lines
     assert by_id(html, "wizard-total") == "RUB100.00"
     assert count(db, Order) == 0  # nothing is stored before «Подтвердить»

@@ -472,9 +472,9 @@ def test_bad_input_is_refused_naming_the_rule_and_changes_nothing(story, db):
     base = {"client_id": story.client_id, "plan_id": plan.id, "period_id": plan.period_ids[0]}
     # 02 R-ORD-15/16: a quantity outside [minimum, limit].
     unchanged(lambda: api.post("/orders", json={**base, "resources": {licences: 11}}), 422,
-              fields=[f"resources.{licences}"], says=('"Licences"', "10"))
+              fields=[f"resources.{licences}"], says=("Licences", "10"))
     unchanged(lambda: api.post("/orders", json={**base, "resources": {licences: 0}}), 422,
-              fields=[f"resources.{licences}"], says=('"Licences"', "1"))
+              fields=[f"resources.{licences}"], says=("Licences", "1"))
     # A period that is not published cannot be ordered.
     unchanged(lambda: api.post("/orders", json={**base, "period_id": plan.period_ids[1]}), 422,
               fields=["period_id"])
@@ -500,7 +500,7 @@ def test_bad_input_is_refused_naming_the_rule_and_changes_nothing(story, db):
     # Below the resource minimum.
     unchanged(lambda: api.post(f"/subscriptions/{subscription_id}/change-resources",
                                json={"resources": {licences: 0}}), 422,
-              fields=[f"resources.{licences}"], says=('"Licences"', "1"))
+              fields=[f"resources.{licences}"], says=("Licences", "1"))
     # A negative top-up (and zero, and a float).
     for amount in ("-5.00", "0", 12.5):
         unchanged(lambda amount=amount: api.post("/payments", json={

@@ -148,7 +148,14 @@ def _quote(order_type: OrderType, client: Client, plan: Plan, *, term_first: dat
 def clean_quantities(plan: Plan, quantities: dict | None) -> dict[int, Decimal]:
     """Total quantity per plan resource, defaulting to what the plan includes; refuse a total
     outside [minimum, limit] naming the rule (02 R-ORD-15, R-ORD-16)."""
-    quantities = {int(k): v for k, v in (quantities or {}).items()}
+    cleaned = {}
+    for key, value in (quantities or {}).items():
+        try:
+            cleaned[int(key)] = value
+        except (TypeError, ValueError):
+            raise OrderError(_l("The plan has no resource %(id)s.", id=key),
+                             field=f"resources.{key}") from None
+    quantities = cleaned
     known = {resource.id: resource for resource in plan.resources}
     unknown = set(quantities) - set(known)
     if unknown:
@@ -163,7 +170,7 @@ def clean_quantities(plan: Plan, quantities: dict | None) -> dict[int, Decimal]:
         except (TypeError, ArithmeticError, ValueError):
             raise OrderError(_l("The quantity must be a number."),
                              field=f"resources.{resource.id}") from None
-        if total != total.to_integral_value() or total < 0:
+        if not total.is_finite() or total != total.to_integral_value() or total < 0:
             raise OrderError(_l("The quantity must be a whole number, 0 or more."),
                              field=f"resources.{resource.id}")
         if resource.unit_type == ResourceUnit.BOOLEAN and total > 1:
@@ -419,8 +426,12 @@ def place_change_order(subscription: Subscription, *, quantities: dict, actor, o
     check_no_open_order(subscription)
     plan, period = subscription.plan, subscription.plan_period
     rules = rules_for(plan.billing_type)
-    totals = clean_quantities(plan, quantities)
     current = {r.plan_resource_id: r for r in subscription.resources}
+    # A resource the request does not name keeps its quantity.
+    requested = {str(k): v for k, v in (quantities or {}).items()}
+    for resource_id, resource in current.items():
+        requested.setdefault(str(resource_id), resource.total)
+    totals = clean_quantities(plan, requested)
     increases, decreases = {}, {}
     for resource_id, total in totals.items():
         resource = current.get(resource_id)

@@ -127,6 +127,9 @@ def change_expiry_date(subscription: Subscription, *, expiry_date: date, comment
                                    "the reseller's own plans."), field="expiry_date")
     if subscription.status == S.DELETED:
         raise _refuse_status(subscription, _l("change the expiry date of"))
+    if expiry_date.year > 2999:
+        raise SubscriptionError(_l("Choose an expiry date before the year 3000."),
+                                field="expiry_date")
     if subscription.start_date and expiry_date < subscription.start_date:
         raise SubscriptionError(_l("The expiry date cannot be before the start date."),
                                 field="expiry_date")
@@ -205,6 +208,10 @@ def update_subscription(subscription: Subscription, *, actor, **fields) -> Subsc
     for name, value in (("auto_renew_point_days", auto), ("manual_renewal_point_days", manual)):
         if not isinstance(value, int) or isinstance(value, bool):
             raise SubscriptionError(_l("Enter a whole number of days."), field=name)
+    if auto > 3650 or manual > 3650:
+        raise SubscriptionError(_l("A renewal point is at most 3650 days."),
+                                field="auto_renew_point_days" if auto > 3650
+                                else "manual_renewal_point_days")
     if auto < 0:
         raise SubscriptionError(_l("The automatic renewal point is 0 days or more."),
                                 field="auto_renew_point_days")
