@@ -117,7 +117,8 @@ def test_top_up_order_pay_from_balance_and_provision(live_server, shop, page):
     page.select_option("select[name=client_id]", str(shop["client"]))
     page.select_option("select[name=plan_id]", str(shop["plan"]))
     page.wait_for_function(
-        "document.querySelector('#wizard-product').textContent.includes('%s')" % PRODUCT_NAME)
+        "document.querySelector('#wizard-product').textContent.includes('%s')" % PRODUCT_NAME,
+        timeout=30000)
     assert page.locator("select[name=period_id]").input_value() != ""  # the only period
     page.click("#wizard-next")
     page.wait_for_selector("#order-wizard[data-step=resources]")
@@ -126,7 +127,7 @@ def test_top_up_order_pay_from_balance_and_provision(live_server, shop, page):
     licences.dispatch_event("change")
     page.wait_for_function(
         "document.querySelector('#resource-%s [data-column=additional]').textContent.trim()"
-        " === '2'" % shop["licences"])
+        " === '2'" % shop["licences"], timeout=30000)
     assert _text(page, "#wizard-amount-due") == "$50.00"
     page.click("#wizard-next")
     page.wait_for_selector("#order-wizard[data-step=confirm]")
