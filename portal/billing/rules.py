@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from portal.billing.engine.splits import ChargeView, SplitResult, split_on_decrease, split_on_delete
 from portal.billing.models import Charge, ChargeStatus, ChargeType
 from portal.billing.services.charges import (charges_of, close_charge, delete_charge, hold_charge,
-                                             new_charge, refund_charge)
+                                             new_charge, operator_language, refund_charge)
 from portal.billing.services.errors import BillingError
 from portal.catalog.models import BillingType
 
@@ -44,6 +44,7 @@ def apply_split(result: SplitResult, charges: list[Charge], subscription, client
             delete_charge(by_id[charge_id])
     created = []
     resources = {f"resource:{r.plan_resource_id}": r for r in subscription.resources}
+    language = operator_language(subscription.reseller_id)
     for planned in result.new_charges:
         source = by_id.get(planned.source_charge_id)
         status = ChargeStatus(planned.status)
@@ -56,7 +57,7 @@ def apply_split(result: SplitResult, charges: list[Charge], subscription, client
             gross=planned.gross, discount=planned.discount, amount=planned.amount,
             close_date=planned.close_date, order=order if order is not None else (
                 source.order if source else None), source=source,
-            subscription_resource=resources.get(planned.line_key))
+            subscription_resource=resources.get(planned.line_key), language=language)
         if status == ChargeStatus.CLOSED:
             close_charge(charge, client, on=on)
         elif status == ChargeStatus.PENDING_REFUND:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -20,6 +20,7 @@ from portal.accounts.auth import staff_required
 from portal.billing.models import (CHARGE_STATUS_LABELS, Charge, ChargeStatus, ChargeType,
                                    Transaction)
 from portal.clients.models import Client
+from portal.core.links import link_to
 from portal.core.formatting import money
 from portal.core.listkit import Column, Filter, ListDefinition, register_list
 from portal.extensions import db
@@ -58,12 +59,6 @@ def signed_money(value, currency: str) -> Markup:
     if value > 0:
         text = f"+{text}"
     return Markup('<span class="{}" style="color:{}">{}</span>').format(css, colour, text)
-
-
-def _link(endpoint: str, text, **values) -> Markup:
-    if endpoint not in current_app.view_functions:
-        return escape(text)
-    return Markup('<a href="{}">{}</a>').format(url_for(endpoint, **values), text)
 
 
 def _money_cell(name: str):
@@ -110,7 +105,7 @@ CHARGES = register_list(ListDefinition(
     columns=[
         Column("id", "ID", sort=Charge.id),
         Column("client", _l("Client"), sort=Client.name, value=lambda c: c.client.name,
-               render=lambda c: _link(CLIENT_PAGE, c.client.name, client_id=c.client_id)),
+               render=lambda c: link_to(CLIENT_PAGE, c.client.name, client_id=c.client_id)),
         Column("description", _l("Description"), sort=Charge.description,
                search=Charge.description),
         Column("transaction", _l("Transaction"), sort=Transaction.id, value=_transaction_id),
@@ -125,7 +120,7 @@ CHARGES = register_list(ListDefinition(
         Column("close_date", _l("Close date"), sort=Charge.close_date),
         Column("subscription", _l("Subscription"), sort=Charge.subscription_id,
                value=lambda c: c.subscription_id,
-               render=lambda c: _link(SUBSCRIPTION_PAGE, c.subscription_id,
+               render=lambda c: link_to(SUBSCRIPTION_PAGE, c.subscription_id,
                                       subscription_id=c.subscription_id), default=False),
         Column("charge_type", _l("Charge type"), sort=Charge.charge_type,
                value=lambda c: str(CHARGE_TYPE_LABELS[c.charge_type]), default=False),

@@ -19,10 +19,9 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import contains_eager
-from werkzeug.routing import BuildError
 
 from portal.accounts.auth import staff_required
 from portal.accounts.models import StaffMember, StaffStatus
@@ -37,6 +36,7 @@ from portal.core.errors import DomainError
 from portal.core.forms import attach_error
 from portal.core.listkit import Column, Filter, ListDefinition, register_list
 from portal.extensions import db
+from portal.core.links import endpoint_url, link_to
 from portal.operator.lists import list_response
 from portal.operator.search import SearchHit, SearchProvider, id_in, register_search
 from portal.orders.models import Order
@@ -55,9 +55,9 @@ from portal.tenancy.scope import scoped_select, tenant_get_or_404
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
 
 S = SubscriptionStatus
-# Pages of other areas; linked only once they exist. The orders pages answer to either name.
-ORDER_NEW = ("orders.new", "orders.new_order")
-ORDER_DETAIL = ("orders.detail", "orders.order_detail")
+# Pages of other areas; linked only once they exist.
+ORDER_NEW = "orders.new_order"
+ORDER_DETAIL = "orders.order_detail"
 CLIENT_PAGE = "clients.client_detail"
 PLAN_PAGE = "catalog.plan_detail"
 
@@ -77,39 +77,14 @@ STATUS_COLOURS = {S.ACTIVE: "#2e7d32", S.DELIVERED: "#2e7d32", S.PAYMENT_OVERDUE
 
 # --- small helpers ---------------------------------------------------------------------------
 
-def _endpoint(name: str) -> bool:
-    return name in current_app.view_functions
-
-
-def link_to(endpoint: str, text, **values) -> Markup:
-    """A link to another area's page, or the bare text while that page does not exist."""
-    if not _endpoint(endpoint):
-        return escape(text)
-    try:
-        href = url_for(endpoint, **values)
-    except BuildError:
-        return escape(text)
-    return Markup('<a href="{}">{}</a>').format(href, text)
-
-
-def _first_url(endpoints: tuple[str, ...], **values) -> str | None:
-    for endpoint in endpoints:
-        if _endpoint(endpoint):
-            try:
-                return url_for(endpoint, **values)
-            except BuildError:
-                continue
-    return None
-
-
 def order_url(order: Order) -> str | None:
     """The order's page (the orders area), when it exists."""
-    return _first_url(ORDER_DETAIL, order_id=order.id)
+    return endpoint_url(ORDER_DETAIL, order_id=order.id)
 
 
 def new_order_url(client_id: int | None = None) -> str | None:
     """The order wizard (02 SCR-2), with the client chosen when it is known."""
-    return _first_url(ORDER_NEW, **({"client_id": client_id} if client_id else {}))
+    return endpoint_url(ORDER_NEW, **({"client_id": client_id} if client_id else {}))
 
 
 def status_badge(subscription: Subscription) -> Markup:
@@ -571,7 +546,7 @@ def client_subscriptions(client_id):
                            order_url=new_order_url(client.id),
                            can_order=current_user.can("orders.manage"),
                            active_tab="subscriptions",
-                           users_tab=_endpoint("clients.client_users"))
+                           users_tab="clients.client_users" in current_app.view_functions)
 
 
 # --- home-page search (01 R-HOME-1) ---------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import date
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal.billing.models import (Charge, ChargeStatus, ChargeType, RelatedOperation,
                                    TransactionKind)
@@ -158,8 +159,7 @@ def refund_charge(charge: Charge, client, *, source: Charge | None) -> None:
 
 
 def charges_of(subscription, statuses: Iterable[ChargeStatus] | None = None) -> list[Charge]:
-    from sqlalchemy import select  # noqa: PLC0415
-
+    """A subscription's charges in period order, optionally of some statuses."""
     query = select(Charge).where(Charge.reseller_id == subscription.reseller_id,
                                  Charge.subscription_id == subscription.id)
     if statuses is not None:

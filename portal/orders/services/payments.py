@@ -17,9 +17,9 @@ from portal.clients import hooks
 from portal.clients.models import Client, ClientStatus
 from portal.core import audit
 from portal.core.clock import clock
-from portal.core.money import CURRENCIES, round_money, to_decimal
+from portal.core.money import round_money, to_decimal
 from portal.extensions import db
-from portal.orders.models import (Order, OrderStatus, Payment, PaymentKind, PaymentStatus)
+from portal.orders.models import OrderStatus, Payment, PaymentKind, PaymentStatus
 from portal.orders.services.errors import OrderError
 from portal.settings.models import DocumentType
 from portal.settings.services import next_document_number
@@ -141,10 +141,3 @@ def cancel_payment(payment: Payment, *, actor) -> Payment:
     for order in payment.orders:
         cancel_order_for_payment(order, actor=actor)
     return payment
-
-
-def currency_ok(code: str) -> bool:
-    return code in CURRENCIES
-
-
-__all__ = ["Order", "cancel_payment", "complete_payment", "create_topup", "parse_amount"]

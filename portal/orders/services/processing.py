@@ -4,6 +4,7 @@ debited by the billing type's rules, the subscription moves on, and provisioning
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from portal.billing.engine.schedule import LineInput, plan_term
 from portal.billing.models import ChargeStatus
@@ -36,13 +37,14 @@ def _late_payment_schedule(order: Order, *, on: date) -> None:
                       currency=order.currency)
     resources = {f"resource:{r.plan_resource_id}": r for r in subscription.resources}
     language = operator_language(order.reseller_id)
-    by_line = {(c.line_key, c.charge_type): c for c in old}
+    # Each new charge names the first old charge of its line as the one it replaces.
+    sources = {}
     for charge in old:
+        sources.setdefault(charge.line_key, charge)
         delete_charge(charge)
     for line_plan in plans:
         for planned in line_plan.charges:
-            source = next((c for (key, _t), c in by_line.items() if key == planned.line_key),
-                          None)
+            source = sources.get(planned.line_key)
             new_charge(subscription=subscription, line_key=planned.line_key,
                        fee_kind=planned.fee_kind,
                        related_operation=source.related_operation if source else None,
@@ -96,8 +98,6 @@ def process_paid_order(order: Order, *, on: date, actor=None) -> Order:
         for resource in subscription.resources:
             delta = increases.get(str(resource.plan_resource_id))
             if delta:
-                from decimal import Decimal  # noqa: PLC0415
-
                 total = resource.total + Decimal(delta)
                 resource.additional = max(total - resource.included, Decimal(0))
         if subscription.status in (S.ACTIVE, S.PAYMENT_OVERDUE):

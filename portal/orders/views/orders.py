@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, flash, g, redirect, render_template, request,
                    url_for)
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -23,11 +23,12 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import false, func, or_
 from sqlalchemy.orm import contains_eager
-from werkzeug.routing import BuildError
 
 from portal.accounts.auth import staff_required
 from portal.catalog.models import Plan, PlanPeriod, PlanResource, PlanStatus
 from portal.catalog.price_list import period_name
+from portal.core.links import endpoint_url
+from portal.core.links import link_to as link
 from portal.clients.models import Client, ClientStatus
 from portal.core.audit import events_for
 from portal.core.clock import clock
@@ -49,6 +50,7 @@ from portal.orders.services.ordering import (Quote, cancel_order, check_can_orde
 from portal.subscriptions.models import PAYMENT_MODEL_LABELS, PaymentModel
 from portal.tenancy.scope import scoped_select, tenant_get_or_404
 
+
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 SUBSCRIPTION_PAGE = "subscriptions.detail"
@@ -63,24 +65,6 @@ ORDERING_CLIENT_STATUSES = (ClientStatus.ACTIVE, ClientStatus.FINANCIALLY_BLOCKE
 
 
 # --- helpers shared with the payment pages ------------------------------------------------------
-
-def endpoint_url(endpoint: str, **values) -> str | None:
-    """The URL of another area's page, or None while that page does not exist yet."""
-    if endpoint not in current_app.view_functions:
-        return None
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
-
-
-def link(endpoint: str, text, **values) -> Markup:
-    """A link to another page, or the bare text while that page does not exist."""
-    url = endpoint_url(endpoint, **values)
-    if url is None:
-        return escape(text)
-    return Markup('<a href="{}">{}</a>').format(url, text)
-
 
 def subscription_url(subscription_id: int) -> str | None:
     """The subscription page, built by the subscriptions area (None until it exists)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +18,6 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import String, cast, false, select
 from sqlalchemy.orm import selectinload
-from werkzeug.routing import BuildError
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
@@ -26,6 +25,7 @@ from portal.accounts.auth import staff_required
 from portal.clients.models import Client
 from portal.core.audit import events_for
 from portal.core.forms import run_action
+from portal.core.links import link_to
 from portal.core.listkit import Column, Filter, ListDefinition, register_list
 from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
@@ -42,17 +42,6 @@ bp = Blueprint("provisioning", __name__, url_prefix="/provisioning")
 
 SUBSCRIPTION_PAGE = "subscriptions.detail"
 CLIENT_PAGE = "clients.client_detail"
-
-
-def _link(endpoint: str, text, **values) -> Markup:
-    """A link to another area's page, or the bare text while that page does not exist."""
-    if endpoint not in current_app.view_functions:
-        return Markup("{}").format(text)
-    try:
-        href = url_for(endpoint, **values)
-    except BuildError:
-        return Markup("{}").format(text)
-    return Markup('<a href="{}">{}</a>').format(href, text)
 
 
 # -- the task queue (03 S3) -----------------------------------------------------------------
@@ -74,7 +63,7 @@ def _all_tasks(reseller):
     return select(Task) if reseller.is_root else select(Task).where(false())
 
 
-def _task_link(text_of):
+def _tasklink_to(text_of):
     def render(task):
         return Markup('<a href="{}">{}</a>').format(
             url_for("provisioning.task_detail", task_id=task.id), text_of(task))
@@ -88,9 +77,9 @@ TASKS = register_list(ListDefinition(
     query=_all_tasks,
     columns=[
         Column("id", "ID", sort=Task.id, search=cast(Task.id, String),
-               render=_task_link(lambda t: t.id)),
+               render=_tasklink_to(lambda t: t.id)),
         Column("name", _l("Description"), sort=Task.name, search=Task.name,
-               render=_task_link(lambda t: t.name)),
+               render=_tasklink_to(lambda t: t.name)),
         # 03 S3: the creation time with seconds (the list kit's date-time format has them).
         Column("created_at", _l("Created"), sort=Task.created_at),
         Column("status", _l("Status"), sort=Task.status, value=lambda t: t.status_label),
@@ -126,7 +115,7 @@ def task_detail(task_id):
     return render_template(
         "orders/tasks/detail.html", task=task, entries=list(task.log_entries),
         can_manage=current_user.can("task_queue.manage"),
-        subscription_link=_link(SUBSCRIPTION_PAGE,
+        subscription_link=link_to(SUBSCRIPTION_PAGE,
                                 _("Subscription #%(id)s", id=task.subscription_id),
                                 subscription_id=task.subscription_id),
         can_run=task.status == TaskStatus.FAILED,
@@ -159,7 +148,7 @@ def cancel_task_page(task_id):
 
 # -- manual operations (03 S4) --------------------------------------------------------------
 
-def _operation_link(text_of):
+def _operationlink_to(text_of):
     def render(operation):
         return Markup('<a href="{}">{}</a>').format(
             url_for("provisioning.manual_operation_detail", manual_operation_id=operation.id),
@@ -170,12 +159,12 @@ def _operation_link(text_of):
 def _subscription_cell(operation) -> Markup:
     if operation.subscription_id is None:
         return Markup("")
-    return _link(SUBSCRIPTION_PAGE, _("Subscription #%(id)s", id=operation.subscription_id),
+    return link_to(SUBSCRIPTION_PAGE, _("Subscription #%(id)s", id=operation.subscription_id),
                  subscription_id=operation.subscription_id)
 
 
 def _client_cell(operation) -> Markup:
-    return _link(CLIENT_PAGE, operation.client.name, client_id=operation.client_id)
+    return link_to(CLIENT_PAGE, operation.client.name, client_id=operation.client_id)
 
 
 def _operations(reseller):
@@ -194,9 +183,9 @@ MANUAL_OPERATIONS = register_list(ListDefinition(
     permission="manual_operations.view", query=_operations,
     columns=[
         Column("id", "ID", sort=ManualOperation.id, search=cast(ManualOperation.id, String),
-               render=_operation_link(lambda o: o.id)),
+               render=_operationlink_to(lambda o: o.id)),
         Column("view", _l("View"), value=lambda o: "",
-               render=_operation_link(lambda o: _("View"))),
+               render=_operationlink_to(lambda o: _("View"))),
         Column("subscription", _l("Description"), sort=ManualOperation.subscription_id,
                search=cast(ManualOperation.subscription_id, String),
                value=lambda o: _("Subscription #%(id)s", id=o.subscription_id)

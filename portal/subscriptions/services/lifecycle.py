@@ -7,7 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from portal.accounts.models import StaffMember
 from portal.billing.models import ChargeStatus, ChargeType
 from portal.billing.rules import rules_for
 from portal.billing.services.charges import charges_of, close_charge, delete_charge, new_charge
@@ -15,6 +17,7 @@ from portal.billing.services.ledger import lock_client
 from portal.clients.models import ClientStatus
 from portal.core import audit
 from portal.core.clock import clock
+from portal.extensions import db
 from portal.orders.models import OPEN_ORDER_STATUSES, Order, OrderStatus, TaskAction
 from portal.subscriptions.models import Subscription, SubscriptionStatus
 from portal.subscriptions.services import SubscriptionError
@@ -89,9 +92,6 @@ def delete_subscription(subscription: Subscription, *, actor, on: date,
     """02 R-DEL-1, S13; 04a CH-43 (the standard split on deletion, the day used unless the
     nightly run deletes, A-11). Open orders waiting for payment are cancelled first."""
     from portal.orders.services.ordering import cancel_order  # noqa: PLC0415
-    from sqlalchemy import select  # noqa: PLC0415
-
-    from portal.extensions import db  # noqa: PLC0415
 
     if subscription.status in (S.DELETED, S.DELETING):
         raise _refuse_status(subscription, _l("delete"))
@@ -193,11 +193,6 @@ def update_subscription(subscription: Subscription, *, actor, **fields) -> Subsc
     if "name" in fields and not (fields["name"] or "").strip():
         raise SubscriptionError(_l("The name is required."), field="name")
     if fields.get("manager_id") is not None:
-        from sqlalchemy import select  # noqa: PLC0415
-
-        from portal.accounts.models import StaffMember  # noqa: PLC0415
-        from portal.extensions import db  # noqa: PLC0415
-
         if db.session.scalar(select(StaffMember.id).where(
                 StaffMember.id == fields["manager_id"],
                 StaffMember.reseller_id == subscription.reseller_id)) is None:
