@@ -26,7 +26,8 @@ from portal.core.clock import clock
 from portal.extensions import db
 from portal.orders.models import (Order, OrderLine, OrderStatus, OrderType, Payment, PaymentKind,
                                   PaymentStatus)
-from portal.orders.services.ordering import cancel_order, place_sales_order, set_order_expiry
+from portal.orders.services.ordering import (cancel_order, clean_individual_prices,
+                                             place_sales_order, set_order_expiry)
 from portal.orders.services.payments import cancel_payment, complete_payment, create_topup
 from portal.tenancy.scope import scoped_select, tenant_get_or_404
 
@@ -189,7 +190,16 @@ ORDER_SCHEMA = {"type": "object", "required": ["client_id", "plan_id"], "propert
     "name": {"type": "string", "description": "The subscription's name (default: the "
                                               "product's name template)."},
     "manager_id": {"type": "integer", "nullable": True},
-    "promo_code": {"type": "string", "description": "Not applied yet; echoed back."}}}
+    "promo_code": {"type": "string", "description": "Not applied yet; echoed back."},
+    "individual_prices": {
+        "type": "object", "nullable": True,
+        "description": "Prices instead of the plan's, in the plan currency (02 §4.5): "
+                       "{\"service\": {\"recurring\": \"9.00\", \"setup\": \"0.00\"}, "
+                       "\"resources\": {plan resource id: {\"recurring\": ...}}}; what is "
+                       "not sent keeps the plan price."},
+    "renewal_price_mode": {"type": "string", "enum": ["individual", "plan", "highest"],
+                           "description": "How renewals are priced (02 R-IP-5); default "
+                                          "individual."}}}
 
 
 def _plan_value(data: dict) -> Plan:
@@ -235,9 +245,13 @@ def create_order_api():
     name = text(255)(data.get("name"), "name").strip() or None
     manager_id = staff_id_value(data.get("manager_id"))
     promo_code = text(64)(data.get("promo_code"), "promo_code").strip() or None
+    if data.get("renewal_price_mode") is not None and data.get("individual_prices") is None:
+        raise invalid("renewal_price_mode", _("A renewal price mode needs individual prices."))
+    individual = clean_individual_prices(plan, data.get("individual_prices"),
+                                         data.get("renewal_price_mode"))
     order = place_sales_order(client, plan, period, quantities=quantities, actor=g.principal,
                               on=clock.today(), ip=request.remote_addr or "", name=name,
-                              manager_id=manager_id)
+                              manager_id=manager_id, individual=individual)
     db.session.commit()
     answer = serialize_order(order)
     # Promo codes are not applied yet (discounts come later): the code is only echoed.

@@ -14,13 +14,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from portal.api.base import endpoint, iso, json_body, paginate, require
-from portal.api.catalog import amount, flag, invalid, query_enum, query_id, text, whole
+from portal.api.catalog import (amount, flag, invalid, object_id, query_enum, query_id, text,
+                                whole)
 from portal.api.orders import (date_value, quantities_value, quantity_text, serialize_order,
                                staff_id_value)
 from portal.core.clock import clock
 from portal.extensions import db
 from portal.orders.models import Order
+from portal.catalog.models import Plan
 from portal.orders.services.ordering import place_change_order, place_renewal_order
+from portal.orders.services.switching import place_switch_order
 from portal.subscriptions.models import Subscription, SubscriptionResource, SubscriptionStatus
 from portal.subscriptions.services import SubscriptionError
 from portal.subscriptions.services.lifecycle import (activate_subscription, change_expiry_date,
@@ -41,7 +44,9 @@ def serialize_resource(resource: SubscriptionResource, currency: str) -> dict:
             "limit": quantity_text(resource.limit, unit),
             "monthly_fee": amount(resource.monthly_fee, currency),
             "setup_fee": amount(resource.setup_fee, currency),
-            "renewal_fee": amount(resource.renewal_fee, currency), "currency": currency}
+            "renewal_fee": amount(resource.renewal_fee, currency),
+            "individual_monthly_fee": amount(resource.individual_monthly_fee, currency)
+            if resource.individual_monthly_fee is not None else None, "currency": currency}
 
 
 def serialize_subscription(subscription: Subscription) -> dict:
@@ -66,6 +71,11 @@ def serialize_subscription(subscription: Subscription) -> dict:
         "manual_renewal_point_days": subscription.manual_renewal_point_days,
         "manager_id": subscription.manager_id, "promo_code": subscription.promo_code or None,
         "charges_closed_manually": subscription.charges_closed_manually,
+        "individual_prices": subscription.individual_prices,
+        "renewal_price_mode": subscription.renewal_price_mode.value
+        if subscription.renewal_price_mode else None,
+        "individual_monthly_fee": amount(subscription.individual_monthly_fee, currency)
+        if subscription.individual_monthly_fee is not None else None,
         "monthly_fee": amount(subscription.monthly_fee, currency),
         "setup_fee": amount(subscription.setup_fee, currency),
         "renewal_fee": amount(subscription.renewal_fee, currency),
@@ -201,11 +211,22 @@ def change_resources_api(subscription_id):
 @endpoint("/subscriptions/<int:subscription_id>/renew", methods=("POST",),
           permission="subscriptions.manage",
           summary="Renew for the next term (02 §4.18): a renewal order waiting for payment; "
-                  "only from the manual renewal point")
+                  "only from the manual renewal point",
+          body={"type": "object", "properties": {
+              "period_id": {"type": "integer",
+                            "description": "Another published period of the plan (SCR-12); "
+                                           "default the subscription's."}}})
 def renew_subscription_api(subscription_id):
     subscription = _subscription(subscription_id)
+    data = json_body()
+    period = None
+    if data.get("period_id") is not None:
+        period_id = object_id(data["period_id"], "period_id")
+        period = next((p for p in subscription.plan.periods if p.id == period_id), None)
+        if period is None:
+            raise invalid("period_id", _("The period does not belong to the plan."))
     order = place_renewal_order(subscription, actor=g.principal, on=clock.today(),
-                                ip=request.remote_addr or "")
+                                ip=request.remote_addr or "", period=period)
     db.session.commit()
     return _answer(subscription, order)
 
@@ -280,23 +301,44 @@ def change_expiry_date_api(subscription_id):
 
 
 NOT_AVAILABLE = {
-    "switch-plan": _l("Switching the plan is not available for the %(type)s billing type."),
     "prolong": _l("Prolongation is not available for the %(type)s billing type."),
 }
 
 
 def _not_available(subscription: Subscription, operation: str) -> SubscriptionError:
-    # 04b §4.7: a pre-order subscription is paid for its whole term; it has no switch or
-    # prolong orders (those belong to the billing types still to come).
+    # 02 R-PRL-2: only CSP monthly subscriptions are prolonged; the others are paid to their
+    # expiry date.
     return SubscriptionError(NOT_AVAILABLE[operation] % {
         "type": subscription.plan.billing_type_label}, code="not_available")
 
 
 @endpoint("/subscriptions/<int:subscription_id>/switch-plan", methods=("POST",),
           permission="subscriptions.manage",
-          summary="Switch to another plan: not available for the pre-order billing type (422)")
+          summary="Switch to another plan (02 §4.12): a switch order refunding the unused rest "
+                  "of the old plan and charging the new one for the same days; waits for its "
+                  "payment when it costs something, is carried out at once otherwise",
+          body={"type": "object", "required": ["plan_id", "period_id"], "properties": {
+              "plan_id": {"type": "integer"}, "period_id": {"type": "integer"},
+              "resources": {"type": "object",
+                            "description": "{new plan resource id: total quantity}; shared "
+                                           "resources default to their current total."}}})
 def switch_plan_api(subscription_id):
-    raise _not_available(_subscription(subscription_id), "switch-plan")
+    subscription = _subscription(subscription_id)
+    data = json_body()
+    require(data, "plan_id", "period_id")
+    plan = db.session.scalar(scoped_select(Plan).where(
+        Plan.id == object_id(data["plan_id"], "plan_id")))
+    if plan is None:
+        raise invalid("plan_id", _("Choose a plan of this reseller."))
+    period_id = object_id(data["period_id"], "period_id")
+    period = next((p for p in plan.periods if p.id == period_id), None)
+    if period is None:
+        raise invalid("period_id", _("The period does not belong to the plan."))
+    quantities = quantities_value(data.get("resources")) if data.get("resources") else None
+    order = place_switch_order(subscription, plan, period, quantities=quantities,
+                               actor=g.principal, on=clock.today(), ip=request.remote_addr or "")
+    db.session.commit()
+    return _answer(subscription, order)
 
 
 @endpoint("/subscriptions/<int:subscription_id>/prolong", methods=("POST",),

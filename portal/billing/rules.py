@@ -90,6 +90,33 @@ class BillingRules:
                     order=None) -> None:
         raise NotImplementedError
 
+    # -- plan switch: the standard split (04a CH-39, CH-40) ----------------------------------
+
+    def _switch_split(self, subscription, *, on: date, order_id=None):
+        """The old plan's recurring charges end the day before the switch day, which belongs
+        to the new plan; its one-off fees stay as they are."""
+        charges = [c for c in charges_of(subscription, [ChargeStatus.OPEN, ChargeStatus.BLOCKED])
+                   if c.charge_type == ChargeType.RECURRING_FEE and c.order_id != order_id]
+        result = split_on_delete([view(c) for c in charges], on=on,
+                                 financial_day=subscription.plan.provisioning_rule.financial_day,
+                                 by_nightly_run=True,
+                                 currency=subscription.client.reseller.currency)
+        return charges, result
+
+    def switch_release(self, subscription, *, on: date) -> Decimal:
+        """What a switch on `on` gives back: the held money of the old plan's charges from
+        that day on (02 EX-16's refund line; released, not credited: D5)."""
+        charges, result = self._switch_split(subscription, on=on)
+        held = {c.id: c.amount for c in charges if c.status == ChargeStatus.BLOCKED}
+        released = sum((held[charge_id] for charge_id, status in result.status_changes.items()
+                        if charge_id in held and status == ChargeStatus.DELETED), Decimal(0))
+        return released - sum((c.amount for c in result.new_charges), Decimal(0))
+
+    def on_switch(self, subscription, client, *, on: date, order) -> None:
+        """Split the old plan's charges for a switch on `on`; the caller holds the client."""
+        charges, result = self._switch_split(subscription, on=on, order_id=order.id)
+        apply_split(result, charges, subscription, client, on=on)
+
 
 class PreorderRules(BillingRules):
     """Предзаказ (04b §4.7 PRE-1..PRE-9): the whole term is held at payment; each charge is

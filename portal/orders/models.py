@@ -158,7 +158,7 @@ class OrderLine(db.Model):
         ForeignKey("subscription_resources.id", ondelete="SET NULL"))
     position: Mapped[int] = mapped_column(default=0)
     line_key: Mapped[str] = mapped_column(String(64))
-    fee_kind: Mapped[str] = mapped_column(String(16))  # recurring | setup | renewal | transfer
+    fee_kind: Mapped[str] = mapped_column(String(16))  # recurring | setup | renewal | transfer | refund
     description: Mapped[str] = mapped_column(Text)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     period: Mapped[Decimal] = mapped_column(PeriodMonths)

@@ -134,6 +134,9 @@ class Subscription(db.Model):
     expiry_date: Mapped[date | None] = mapped_column(Date)
     # Terms completed so far (k of D1): the current term is A(term_index)..A(term_index+1)-1.
     term_index: Mapped[int] = mapped_column(default=0)
+    # The anchor A(0) of the terms when it is not the start date: a plan switch keeps the
+    # expiry date, and the new period's terms run from the day after it (02 A-35, D1).
+    term_anchor: Mapped[date | None] = mapped_column(Date)
     prolonged_until: Mapped[date | None] = mapped_column(Date)
     # Day after expiry since which a renewal is unpaid (unpaid-stop and block periods count
     # from here, 02 R-DET-1, S10, JOB-7).
@@ -146,6 +149,9 @@ class Subscription(db.Model):
     renewal_price_mode: Mapped[RenewalPriceMode | None] = mapped_column(
         StrEnumType(RenewalPriceMode))
     charges_closed_manually: Mapped[bool] = mapped_column(default=False)
+    # The individual monthly price set in the order (02 R-IP-5); the fees below are the prices
+    # in force, which a renewal at plan prices replaces.
+    individual_monthly_fee: Mapped[Decimal | None] = mapped_column(Money)
     # Snapshot of the period prices (plan currency), per 02 §2.3.
     monthly_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     setup_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
@@ -162,8 +168,12 @@ class Subscription(db.Model):
     plan = relationship("Plan")
     plan_period = relationship("PlanPeriod")
     manager = relationship("StaffMember")
+    # A plan switch retires the old plan's resources; their rows stay for the charges that
+    # name them.
     resources: Mapped[list[SubscriptionResource]] = relationship(
-        order_by="SubscriptionResource.id", back_populates="subscription")
+        primaryjoin="and_(Subscription.id == SubscriptionResource.subscription_id, "
+                    "SubscriptionResource.removed_at.is_(None))",
+        order_by="SubscriptionResource.id", viewonly=True)
     service_instances: Mapped[list[ServiceInstance]] = relationship(
         order_by="ServiceInstance.id", back_populates="subscription")
 
@@ -199,12 +209,14 @@ class SubscriptionResource(db.Model):
     unlimited: Mapped[bool] = mapped_column(default=False)
     limit: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"))
     used: Mapped[Decimal] = mapped_column(Quantity, default=Decimal("0"))
-    # Prices per unit (plan currency): the monthly fee and the one-off fees (02 §2.3).
+    # Prices per unit in the subscription currency: the monthly fee and the one-off fees (02 §2.3).
     monthly_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     setup_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     renewal_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    individual_monthly_fee: Mapped[Decimal | None] = mapped_column(Money)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    subscription: Mapped[Subscription] = relationship(back_populates="resources")
+    subscription: Mapped[Subscription] = relationship()
     plan_resource = relationship("PlanResource")
 
     @property

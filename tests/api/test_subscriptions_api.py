@@ -219,13 +219,26 @@ def test_renew_waits_for_the_manual_renewal_point(alpha, active):
     assert act(alpha, active, "renew", status=422)["code"] == "order_error"
 
 
-@pytest.mark.parametrize("action", ["switch-plan", "prolong"])
-def test_switch_and_prolong_are_not_available_for_pre_order(alpha, active, db, action):
+def test_prolong_is_not_available_for_pre_order(alpha, active, db):
+    """02 R-PRL-2: only CSP monthly subscriptions are prolonged."""
     before = counts(db)
-    error = act(alpha, active, action, {"plan_id": 1}, status=422)
+    error = act(alpha, active, "prolong", {}, status=422)
     assert error["code"] == "not_available"
     assert counts(db) == before
-    assert_error(alpha.post(f"/subscriptions/999999/{action}"), 404)
+    assert_error(alpha.post("/subscriptions/999999/prolong"), 404)
+
+
+def test_switch_plan_needs_a_configured_target(alpha, active, db):
+    before = counts(db)
+    assert act(alpha, active, "switch-plan", {}, status=422)["fields"].keys() == {
+        "plan_id", "period_id"}
+    error = act(alpha, active, "switch-plan", {"plan_id": active["plan_id"],
+                                               "period_id": active["period_id"]}, status=422)
+    assert "plan_id" in error["fields"]
+    assert act(alpha, active, "switch-plan", {"plan_id": 999999, "period_id": 1},
+               status=422)["fields"]["plan_id"]
+    assert counts(db) == before
+    assert_error(alpha.post("/subscriptions/999999/switch-plan", json={}), 404)
 
 
 # -- stop, activate, delete, close charges, expiry date -------------------------------------

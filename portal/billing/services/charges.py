@@ -88,8 +88,10 @@ def describe_charge(*, related_operation, charge_type, subscription, resource_na
 def new_charge(*, subscription, line_key: str, fee_kind: str, related_operation, status,
                operate_from: date, operate_to: date, period, quantity, unit_price, gross,
                discount, amount, close_date: date, order=None, source: Charge | None = None,
-               subscription_resource=None, language: str | None = None) -> Charge:
-    """Build and add one charge row (flushed)."""
+               subscription_resource=None, language: str | None = None,
+               resource_name: str | None = None) -> Charge:
+    """Build and add one charge row (flushed). `resource_name` names a resource the
+    subscription does not have yet (a switch order's new plan)."""
     charge_type = FEE_KIND_TYPES[fee_kind]
     language = language or operator_language(subscription.reseller_id)
     charge = Charge(
@@ -102,7 +104,7 @@ def new_charge(*, subscription, line_key: str, fee_kind: str, related_operation,
         description=describe_charge(
             related_operation=related_operation, charge_type=charge_type,
             subscription=subscription,
-            resource_name=subscription_resource.name if subscription_resource else None,
+            resource_name=subscription_resource.name if subscription_resource else resource_name,
             operate_from=operate_from, operate_to=operate_to, language=language),
         status=status, operate_from=operate_from, operate_to=operate_to, period=period,
         quantity=quantity, unit_price=unit_price, gross=gross, discount=discount, amount=amount,

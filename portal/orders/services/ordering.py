@@ -35,8 +35,8 @@ from portal.orders.models import (OPEN_ORDER_STATUSES, Order, OrderLine, OrderSt
 from portal.orders.services.errors import OrderError
 from portal.settings.models import DocumentType
 from portal.settings.services import next_document_number
-from portal.subscriptions.models import (PaymentModel, Subscription, SubscriptionResource,
-                                         SubscriptionStatus)
+from portal.subscriptions.models import (PaymentModel, RenewalPriceMode, Subscription,
+                                         SubscriptionResource, SubscriptionStatus)
 
 ZERO = Decimal("0")
 S = SubscriptionStatus
@@ -70,6 +70,7 @@ class QuoteLine:
     description: str
     plan: LinePlan
     resource_id: int | None = None  # plan resource id
+    resource_name: str | None = None
 
 
 @dataclass
@@ -80,10 +81,15 @@ class Quote:
     term_first: date
     term_last: date
     lines: list[QuoteLine] = field(default_factory=list)
+    # A switch gives back the unused rest of the old plan (02 R-SW-6, EX-16): a negative line.
+    refund: Decimal = ZERO
+    refund_months: Decimal = ZERO
+    refund_text: str = ""
+    totals: dict[int, Decimal] = field(default_factory=dict)  # resource totals ordered
 
     @property
     def gross(self) -> Decimal:
-        return order_totals([line.plan for line in self.lines])[0]
+        return order_totals([line.plan for line in self.lines])[0] - self.refund
 
     @property
     def discount(self) -> Decimal:
@@ -91,7 +97,7 @@ class Quote:
 
     @property
     def total(self) -> Decimal:
-        return order_totals([line.plan for line in self.lines])[2]
+        return order_totals([line.plan for line in self.lines])[2] - self.refund
 
 
 class _Prices:
@@ -140,6 +146,7 @@ def _quote(order_type: OrderType, client: Client, plan: Plan, *, term_first: dat
                 continue
             quote.lines.append(QuoteLine(
                 key=item.key, fee_kind=item.fee_kind, plan=line_plan, resource_id=resource_id,
+                resource_name=resource_name,
                 description=_line_text(order_type, item.key, item.fee_kind, plan.name,
                                        resource_name)))
     return quote
@@ -190,6 +197,93 @@ def clean_quantities(plan: Plan, quantities: dict | None) -> dict[int, Decimal]:
     return result
 
 
+@dataclass(frozen=True)
+class IndividualPrices:
+    """Prices typed in the order instead of the plan's (02 R-IP-1..R-IP-5), in the plan's
+    currency: {line key: {"recurring": monthly price, "setup": setup price}}."""
+
+    mode: RenewalPriceMode
+    prices: dict[str, dict[str, Decimal]]
+
+    def price(self, key: str, fee_kind: str, plan_price: Decimal) -> Decimal:
+        return self.prices.get(key, {}).get(fee_kind, plan_price)
+
+    def as_request(self) -> dict:
+        return {"mode": self.mode.value,
+                "prices": {key: {kind: str(value) for kind, value in fees.items()}
+                           for key, fees in self.prices.items()}}
+
+
+# 02 R-IP-4: renewal, transfer and overage prices are never individual.
+INDIVIDUAL_FEE_KINDS = ("recurring", "setup")
+
+
+def _price_value(value, field: str) -> Decimal:
+    if isinstance(value, (float, bool)):
+        raise OrderError(_l('Send the price as a string, e.g. "100.00".'), field=field)
+    try:
+        price = to_decimal(str(value).strip().replace(",", "."))
+    except (TypeError, ArithmeticError, ValueError):
+        raise OrderError(_l("Enter a price, e.g. 100.00."), field=field) from None
+    if not price.is_finite() or price < 0:
+        raise OrderError(_l("A price is a number, 0 or more."), field=field)
+    if price >= Decimal("1000000000000"):
+        raise OrderError(_l("The price is too large."), field=field)
+    if price != price.quantize(Decimal("0.01")):
+        raise OrderError(_l("Enter a price with at most two decimals."), field=field)
+    return price
+
+
+def clean_individual_prices(plan: Plan, raw: dict | None,
+                            mode=None) -> IndividualPrices | None:
+    """Individual prices as the API and the wizard send them: {"service": {"recurring": ..,
+    "setup": ..}, "resources": {plan resource id: {...}}}; what is not sent keeps the plan
+    price (R-IP-2). None when no individual prices are asked for."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise OrderError(_l("Individual prices are an object of prices."),
+                         field="individual_prices")
+    try:
+        mode = RenewalPriceMode(mode or RenewalPriceMode.INDIVIDUAL)
+    except ValueError:
+        raise OrderError(_l("Choose how a renewal is priced: individual, plan or highest."),
+                         field="renewal_price_mode") from None
+    unknown = set(raw) - {"service", "resources"}
+    if unknown:
+        raise OrderError(_l("Individual prices take only \"service\" and \"resources\"."),
+                         field="individual_prices")
+    prices: dict[str, dict[str, Decimal]] = {}
+
+    def fees(key: str, values, field: str) -> None:
+        if not isinstance(values, dict):
+            raise OrderError(_l("Individual prices are an object of prices."), field=field)
+        for kind, value in values.items():
+            if kind not in INDIVIDUAL_FEE_KINDS:
+                raise OrderError(_l("Only the subscription fee and the setup fee can have an "
+                                    "individual price."), field=f"{field}.{kind}")
+            if value is not None and value != "":
+                prices.setdefault(key, {})[kind] = _price_value(value, f"{field}.{kind}")
+
+    fees("service", raw.get("service") or {}, "individual_prices.service")
+    known = {resource.id for resource in plan.resources}
+    for resource_id, values in (raw.get("resources") or {}).items():
+        if not str(resource_id).isdigit() or int(resource_id) not in known:
+            raise OrderError(_l("The plan has no resource %(id)s.", id=resource_id),
+                             field=f"individual_prices.resources.{resource_id}")
+        fees(f"resource:{int(resource_id)}", values,
+             f"individual_prices.resources.{int(resource_id)}")
+    return IndividualPrices(mode=mode, prices=prices)
+
+
+def individual_price_warning(client: Client, plan: Plan) -> bool:
+    """02 R-IP-10: the client already has individually priced subscriptions on this plan."""
+    return db.session.scalar(select(Subscription.id).where(
+        Subscription.reseller_id == client.reseller_id, Subscription.client_id == client.id,
+        Subscription.plan_id == plan.id, Subscription.individual_prices.is_(True),
+        Subscription.status != S.DELETED).limit(1)) is not None
+
+
 def _num(value: Decimal) -> str:
     return f"{value.normalize():f}" if value == value.to_integral_value() else str(value)
 
@@ -223,32 +317,47 @@ def check_can_order(client: Client, plan: Plan, period: PlanPeriod) -> None:
 
 
 def _sales_inputs(plan: Plan, period: PlanPeriod, totals: dict[int, Decimal], price: _Prices,
-                  *, trial: bool) -> list[tuple[LineInput, str | None, int | None]]:
+                  *, trial: bool, individual: IndividualPrices | None = None,
+                  ) -> list[tuple[LineInput, str | None, int | None]]:
     if trial:
         return []
-    inputs = [(LineInput("service", "recurring", Decimal(1), price(period.monthly_fee)), None,
-               None),
-              (LineInput("service", "setup", Decimal(1), price(period.setup_fee)), None, None)]
+
+    def fee(key: str, kind: str, plan_price) -> Decimal:
+        # R-IP-3: the individual price replaces the plan price, converted the same way.
+        return price(individual.price(key, kind, plan_price) if individual else plan_price)
+
+    inputs = [(LineInput("service", "recurring", Decimal(1),
+                         fee("service", "recurring", period.monthly_fee)), None, None),
+              (LineInput("service", "setup", Decimal(1), fee("service", "setup",
+                                                             period.setup_fee)), None, None)]
     for resource in plan.resources:
         additional = max(totals[resource.id] - resource.included, ZERO)
         key = f"resource:{resource.id}"
-        inputs.append((LineInput(key, "recurring", additional, price(resource.monthly_fee)),
+        inputs.append((LineInput(key, "recurring", additional,
+                                 fee(key, "recurring", resource.monthly_fee)),
                        resource.name, resource.id))
-        inputs.append((LineInput(key, "setup", additional, price(resource.setup_fee)),
+        inputs.append((LineInput(key, "setup", additional, fee(key, "setup", resource.setup_fee)),
                        resource.name, resource.id))
     return inputs
 
 
 def quote_sales_order(client: Client, plan: Plan, period: PlanPeriod, *, quantities: dict,
-                      on: date) -> Quote:
+                      on: date, individual: IndividualPrices | None = None) -> Quote:
     """The lines and totals a sales order would have (the wizard's confirmation step)."""
     check_can_order(client, plan, period)
+    _check_individual(period, individual)
     totals = clean_quantities(plan, quantities)
     first, last = term_bounds(on, period)
     return _quote(OrderType.SALES_ORDER, client, plan, term_first=first, term_last=last,
                   term_months=term_shape(period)[2], on=on,
                   inputs=_sales_inputs(plan, period, totals, _Prices(client, plan, on),
-                                       trial=period.is_trial))
+                                       trial=period.is_trial, individual=individual))
+
+
+def _check_individual(period: PlanPeriod, individual: IndividualPrices | None) -> None:
+    if individual is not None and period.is_trial:
+        raise OrderError(_l("A trial period has no prices to set individually."),
+                         field="individual_prices")
 
 
 # -- storing ------------------------------------------------------------------------------------
@@ -269,7 +378,8 @@ def check_no_open_order(subscription: Subscription) -> None:
 
 def _store_order(order_type: OrderType, subscription: Subscription, quote: Quote, *, plan: Plan,
                  period: PlanPeriod, actor, on: date, ip: str, request: dict | None,
-                 covers: tuple[date, date] | None = None) -> Order:
+                 covers: tuple[date, date] | None = None,
+                 individual_prices: bool = False) -> Order:
     client = subscription.client
     number = next_document_number(client.reseller, DocumentType(order_type.value))
     rule = client.service_rule
@@ -283,7 +393,7 @@ def _store_order(order_type: OrderType, subscription: Subscription, quote: Quote
         currency=quote.currency, gross_total=quote.gross, discount_total=quote.discount,
         total=quote.total, plan_id=plan.id, plan_period_id=period.id,
         covers_from=covers[0] if covers else None, covers_to=covers[1] if covers else None,
-        request=request, provision_date=on, created_on=on,
+        request=request, provision_date=on, created_on=on, individual_prices=individual_prices,
         expires_on=base + timedelta(days=max(rule.cancel_unpaid_order_after_days, 0)),
         created_by_staff_id=_staff_id(actor), created_by_user_id=_user_id(actor),
         customer_ip=ip or "", created_at=clock.now(), updated_at=clock.now())
@@ -295,8 +405,19 @@ def _store_order(order_type: OrderType, subscription: Subscription, quote: Quote
         # The partial unique index: another request opened an order on it meanwhile (ORD-2).
         raise ConflictError(_l("The subscription already has an open order.")) from None
     language = operator_language(client.reseller_id)
-    resources = {r.plan_resource_id: r for r in subscription.resources}
-    for position, line in enumerate(quote.lines):
+    # A switch order's resources are the new plan's: the subscription gets them when the
+    # order is paid.
+    resources = ({} if order_type == OrderType.SWITCH_ORDER
+                 else {r.plan_resource_id: r for r in subscription.resources})
+    position = 0
+    if quote.refund:
+        db.session.add(OrderLine(
+            reseller_id=order.reseller_id, order_id=order.id, position=position,
+            line_key="refund", fee_kind="refund", description=quote.refund_text,
+            quantity=Decimal(1), period=quote.refund_months, unit_price=-quote.refund,
+            gross=-quote.refund, discount=ZERO, amount=-quote.refund))
+        position += 1
+    for position, line in enumerate(quote.lines, start=position):
         resource = resources.get(line.resource_id) if line.resource_id else None
         db.session.add(OrderLine(
             reseller_id=order.reseller_id, order_id=order.id, position=position,
@@ -312,7 +433,8 @@ def _store_order(order_type: OrderType, subscription: Subscription, quote: Quote
                        quantity=planned.quantity, unit_price=planned.unit_price,
                        gross=planned.gross, discount=planned.discount, amount=planned.amount,
                        close_date=planned.close_date, order=order,
-                       subscription_resource=resource, language=language)
+                       subscription_resource=resource, language=language,
+                       resource_name=line.resource_name)
     if order.total > 0:
         payment = Payment(
             reseller_id=order.reseller_id, client_id=client.id,
@@ -350,15 +472,23 @@ def _user_id(actor):
 
 def place_sales_order(client: Client, plan: Plan, period: PlanPeriod, *, quantities: dict,
                       actor, on: date, ip: str = "", name: str | None = None,
-                      manager_id: int | None = None) -> Order:
+                      manager_id: int | None = None,
+                      individual: IndividualPrices | None = None) -> Order:
     """Create the subscription, its sales order, charges (New) and payment (02 S1, 03 O1).
 
-    An order that costs nothing (a trial) goes straight to provisioning."""
+    An order that costs nothing (a trial) goes straight to provisioning. Individual prices
+    replace the plan's in the order and the subscription (02 §4.5); whether renewals keep
+    them is decided when the order completes (R-IP-7)."""
     check_can_order(client, plan, period)
+    _check_individual(period, individual)
     totals = clean_quantities(plan, quantities)
     first, last = term_bounds(on, period)
     months, days, term_months = term_shape(period)
     price = _Prices(client, plan, on)
+
+    def fee(key: str, kind: str, plan_price) -> Decimal:
+        return price(individual.price(key, kind, plan_price) if individual else plan_price)
+
     subscription = Subscription(
         reseller_id=client.reseller_id, client_id=client.id, plan_id=plan.id,
         plan_period_id=period.id, manager_id=manager_id,
@@ -369,29 +499,39 @@ def place_sales_order(client: Client, plan: Plan, period: PlanPeriod, *, quantit
         auto_renew_locked=bool(plan.lock_autorenew),
         auto_renew_point_days=plan.provisioning_rule.auto_renewal_point_days,
         manual_renewal_point_days=plan.provisioning_rule.manual_renewal_point_days,
-        monthly_fee=price(period.monthly_fee), setup_fee=price(period.setup_fee),
+        monthly_fee=fee("service", "recurring", period.monthly_fee),
+        setup_fee=fee("service", "setup", period.setup_fee),
         renewal_fee=price(period.renewal_fee), transfer_fee=price(period.transfer_fee),
+        individual_monthly_fee=fee("service", "recurring", period.monthly_fee)
+        if individual else None,
         created_at=clock.now(), updated_at=clock.now())
     subscription.prolonged_until = subscription.expiry_date
     db.session.add(subscription)
     db.session.flush()
     for resource in plan.resources:
+        key = f"resource:{resource.id}"
         db.session.add(SubscriptionResource(
             reseller_id=client.reseller_id, subscription_id=subscription.id,
             plan_resource_id=resource.id, name=resource.name, included=resource.included,
             additional=max(totals[resource.id] - resource.included, ZERO),
             minimum=resource.minimum, unlimited=resource.unlimited, limit=resource.limit,
-            monthly_fee=price(resource.monthly_fee), setup_fee=price(resource.setup_fee),
-            renewal_fee=price(resource.renewal_fee)))
+            monthly_fee=fee(key, "recurring", resource.monthly_fee),
+            setup_fee=fee(key, "setup", resource.setup_fee),
+            renewal_fee=price(resource.renewal_fee),
+            individual_monthly_fee=fee(key, "recurring", resource.monthly_fee)
+            if individual else None))
     db.session.flush()
     db.session.refresh(subscription, attribute_names=["resources"])
     quote = _quote(OrderType.SALES_ORDER, client, plan, term_first=first, term_last=last,
                    term_months=term_months, on=on,
-                   inputs=_sales_inputs(plan, period, totals, price, trial=period.is_trial))
+                   inputs=_sales_inputs(plan, period, totals, price, trial=period.is_trial,
+                                        individual=individual))
+    request = {"resources": {str(k): str(v) for k, v in totals.items()}}
+    if individual is not None:
+        request["individual_prices"] = individual.as_request()
     order = _store_order(OrderType.SALES_ORDER, subscription, quote, plan=plan, period=period,
-                         actor=actor, on=on, ip=ip,
-                         request={"resources": {str(k): str(v) for k, v in totals.items()}},
-                         covers=(first, last))
+                         actor=actor, on=on, ip=ip, request=request, covers=(first, last),
+                         individual_prices=individual is not None)
     audit.log(subscription, "subscriptions.subscription.ordered", actor=actor,
               label=subscription.name, data={"order": order.number})
     if order.total == 0:
@@ -454,10 +594,11 @@ def place_change_order(subscription: Subscription, *, quantities: dict, actor, o
     for resource_id, delta in increases.items():
         resource = current[resource_id]
         key = f"resource:{resource_id}"
-        # 02 R-RES-4: a plan without fixed price sells at today's plan price.
-        monthly = resource.monthly_fee if plan.fixed_price else price(
-            resource.plan_resource.monthly_fee)
-        setup = resource.setup_fee if plan.fixed_price else price(resource.plan_resource.setup_fee)
+        # 02 R-RES-4: a plan without fixed price sells at today's plan price; R-IP-9: an
+        # individually priced subscription at the price in force for it.
+        keep = plan.fixed_price or resource.individual_monthly_fee is not None
+        monthly = resource.monthly_fee if keep else price(resource.plan_resource.monthly_fee)
+        setup = resource.setup_fee if keep else price(resource.plan_resource.setup_fee)
         billed = max(resource.total + delta - resource.included, ZERO) - resource.additional
         inputs.append((LineInput(key, "recurring", billed, monthly), resource.name, resource_id))
         inputs.append((LineInput(key, "setup", billed, setup), resource.name, resource_id))
@@ -497,10 +638,14 @@ def renewal_window_open(subscription: Subscription, on: date) -> bool:
     return on >= subscription.expiry_date - timedelta(days=point)
 
 
-def place_renewal_order(subscription: Subscription, *, actor, on: date, ip: str = "",
-                        automatic: bool = False) -> Order:
-    """A renewal order for the next term (02 §4.18–4.20, 04a CH-23/CH-24, 04b PRE-8): renewal
-    fees plus the recurring fees of the renewed term, which starts the day after expiry."""
+def renewal_periods(subscription: Subscription) -> list[PlanPeriod]:
+    """The periods a manual renewal offers: the plan's published paid periods (02 SCR-12)."""
+    return [p for p in subscription.plan.periods
+            if p.deleted_at is None and p.published and not p.is_trial and not p.is_unlimited]
+
+
+def _renewal(subscription: Subscription, *, on: date, automatic: bool,
+             period: PlanPeriod | None) -> tuple[Quote, PlanPeriod, RenewalPriceMode | None]:
     if subscription.status == S.DELETED or subscription.deleted_at is not None:
         raise OrderError(_l("A deleted subscription cannot be renewed."))
     if subscription.expiry_date is None:
@@ -510,33 +655,74 @@ def place_renewal_order(subscription: Subscription, *, actor, on: date, ip: str 
     if not automatic and not renewal_window_open(subscription, on):
         raise OrderError(_l("Manual renewal is not available yet for this subscription (the "
                             "manual renewal point)."))
-    check_no_open_order(subscription)
-    plan, period = subscription.plan, subscription.plan_period
+    plan = subscription.plan
     rules_for(plan.billing_type)  # supported
-    months, days, term_months = term_shape(period)
-    first = subscription.expiry_date + timedelta(days=1)
-    last = term_end(subscription.start_date, months=months, days=days,
-                    k=subscription.term_index + 1)
+    if period is None or period.id == subscription.plan_period_id:
+        period = subscription.plan_period
+        months, days, term_months = term_shape(period)
+        first = subscription.expiry_date + timedelta(days=1)
+        last = term_end(subscription.term_anchor or subscription.start_date, months=months,
+                        days=days, k=subscription.term_index + 1)
+    else:
+        # Another period of the plan: its terms are anchored on the renewed term's first day.
+        if period.id not in {p.id for p in renewal_periods(subscription)}:
+            raise OrderError(_l("Choose a published period of the subscription's plan."),
+                             field="period_id")
+        months, days, term_months = term_shape(period)
+        first = subscription.expiry_date + timedelta(days=1)
+        last = term_end(first, months=months, days=days, k=0)
     price = _Prices(subscription.client, plan, on)
-    # 02 R-REN-3: from the new term the price is the plan's current price.
-    inputs = [(LineInput("service", "recurring", Decimal(1), price(period.monthly_fee)), None,
-               None),
+    mode = subscription.renewal_price_mode if subscription.individual_prices else None
+    inputs = [(LineInput("service", "recurring", Decimal(1),
+                         renewal_monthly_price(price(period.monthly_fee),
+                                               subscription.individual_monthly_fee, mode)),
+               None, None),
               (LineInput("service", "renewal", Decimal(1), price(period.renewal_fee)), None,
                None)]
     for resource in subscription.resources:
         key = f"resource:{resource.plan_resource_id}"
         plan_resource = resource.plan_resource
         inputs.append((LineInput(key, "recurring", resource.additional,
-                                 price(plan_resource.monthly_fee)), resource.name,
-                       resource.plan_resource_id))
+                                 renewal_monthly_price(price(plan_resource.monthly_fee),
+                                                       resource.individual_monthly_fee, mode)),
+                       resource.name, resource.plan_resource_id))
         inputs.append((LineInput(key, "renewal", resource.additional,
                                  price(plan_resource.renewal_fee)), resource.name,
                        resource.plan_resource_id))
     quote = _quote(OrderType.RENEWAL_ORDER, subscription.client, plan, term_first=first,
                    term_last=last, term_months=term_months, on=on, inputs=inputs)
-    return _store_order(OrderType.RENEWAL_ORDER, subscription, quote, plan=plan, period=period,
-                        actor=actor, on=on, ip=ip, request={"automatic": automatic},
-                        covers=(first, last))
+    return quote, period, mode
+
+
+def quote_renewal_order(subscription: Subscription, *, on: date,
+                        period: PlanPeriod | None = None) -> Quote:
+    """The lines a manual renewal would have (02 SCR-12, EX-17), nothing stored."""
+    return _renewal(subscription, on=on, automatic=False, period=period)[0]
+
+
+def place_renewal_order(subscription: Subscription, *, actor, on: date, ip: str = "",
+                        automatic: bool = False, period: PlanPeriod | None = None) -> Order:
+    """A renewal order for the next term (02 §4.18–4.20, 04a CH-23/CH-24, 04b PRE-8): renewal
+    fees plus the recurring fees of the renewed term, which starts the day after expiry. A
+    manual renewal may choose another published period of the plan (SCR-12)."""
+    quote, period, mode = _renewal(subscription, on=on, automatic=automatic, period=period)
+    check_no_open_order(subscription)
+    return _store_order(OrderType.RENEWAL_ORDER, subscription, quote, plan=subscription.plan,
+                        period=period, actor=actor, on=on, ip=ip,
+                        request={"automatic": automatic},
+                        covers=(quote.term_first, quote.term_last), individual_prices=mode in (
+                            RenewalPriceMode.INDIVIDUAL, RenewalPriceMode.HIGHEST))
+
+
+def renewal_monthly_price(plan_price: Decimal, individual: Decimal | None,
+                          mode: RenewalPriceMode | None) -> Decimal:
+    """02 R-REN-3/R-REN-4, R-IP-5: the plan's current price, unless the subscription keeps
+    its individual price, or takes the higher of the two for each fee (EX-5)."""
+    if individual is None or mode in (None, RenewalPriceMode.PLAN):
+        return plan_price
+    if mode == RenewalPriceMode.INDIVIDUAL:
+        return individual
+    return max(plan_price, individual)
 
 
 def check_operable(subscription: Subscription, *, allowed, operation) -> None:

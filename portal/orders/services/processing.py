@@ -15,6 +15,7 @@ from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
 from portal.orders.models import Order, OrderStatus, OrderType, TaskAction
+from portal.orders.services.switching import carry_out_switch
 from portal.subscriptions.models import SubscriptionStatus
 
 S = SubscriptionStatus
@@ -64,6 +65,25 @@ def _late_payment_schedule(order: Order, *, on: date) -> None:
               data={"paid_on": on.isoformat()})
 
 
+def _renewed_prices(order: Order) -> None:
+    """The renewal's monthly prices are in force from its term (02 R-REN-3/4, A-12); prices
+    that were individual for the first term only end here (R-IP-6)."""
+    subscription = order.subscription
+    monthly = {line.line_key: line.unit_price for line in order.lines
+               if line.fee_kind == "recurring"}
+    keep_individual = subscription.individual_prices
+    if "service" in monthly:
+        subscription.monthly_fee = monthly["service"]
+    if not keep_individual:
+        subscription.individual_monthly_fee = None
+    for resource in subscription.resources:
+        price = monthly.get(f"resource:{resource.plan_resource_id}")
+        if price is not None:
+            resource.monthly_fee = price
+        if not keep_individual:
+            resource.individual_monthly_fee = None
+
+
 def process_paid_order(order: Order, *, on: date, actor=None) -> Order:
     """Move a paid (or free) order on. The caller holds lock_client(order.client)."""
     from portal.orders.services.provisioning import request_provisioning  # noqa: PLC0415
@@ -75,6 +95,8 @@ def process_paid_order(order: Order, *, on: date, actor=None) -> Order:
     if order.order_type == OrderType.SALES_ORDER and on != order.created_on \
             and not order.is_deferred:
         _late_payment_schedule(order, on=on)
+    if order.order_type == OrderType.SWITCH_ORDER:
+        carry_out_switch(order, actor=actor)
     charges = [c for c in charges_of(subscription, [ChargeStatus.NEW]) if c.order_id == order.id]
     rules_for(order.plan.billing_type).on_order_paid(order, charges, client, on=on)
     order.status = OrderStatus.PROVISIONING
@@ -88,11 +110,20 @@ def process_paid_order(order: Order, *, on: date, actor=None) -> Order:
         # The term moves on as soon as the renewal is paid (02 S6, R-NM-1 with D1).
         subscription.expiry_date = order.covers_to
         subscription.prolonged_until = order.covers_to
-        subscription.term_index += 1
+        if order.plan_period_id != subscription.plan_period_id:
+            # Renewed for another period: its terms run from the renewed term (SCR-12, D1).
+            subscription.plan_period = order.plan_period
+            subscription.term_anchor, subscription.term_index = order.covers_from, 0
+        else:
+            subscription.term_index += 1
         subscription.unpaid_since = None
         subscription.charges_closed_manually = False
+        _renewed_prices(order)
         subscription.status = S.RENEWING
         action = TaskAction.RENEW
+    elif order.order_type == OrderType.SWITCH_ORDER:
+        subscription.status = S.UPDATING
+        action = TaskAction.UPDATE
     elif order.order_type == OrderType.CHANGE_ORDER:
         increases = (order.request or {}).get("increases") or {}
         for resource in subscription.resources:

@@ -19,7 +19,7 @@ from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
 from portal.orders.models import OPEN_ORDER_STATUSES, Order, OrderStatus, TaskAction
-from portal.subscriptions.models import Subscription, SubscriptionStatus
+from portal.subscriptions.models import RenewalPriceMode, Subscription, SubscriptionStatus
 from portal.subscriptions.services import SubscriptionError
 
 S = SubscriptionStatus
@@ -225,5 +225,59 @@ def update_subscription(subscription: Subscription, *, actor, **fields) -> Subsc
     if changes:
         subscription.updated_at = clock.now()
         audit.log(subscription, "subscriptions.subscription.updated", actor=actor,
+                  label=subscription.name, changes=changes)
+    return subscription
+
+
+def set_individual_prices(subscription: Subscription, *, monthly_fee: Decimal | None = None,
+                          resources: dict[int, Decimal] | None = None,
+                          renewal_price_mode: RenewalPriceMode | str | None = None,
+                          actor) -> Subscription:
+    """02 R-PRC-6..R-PRC-10, R-AREN-4: edit the individual monthly prices (only the
+    subscription fee: no setup, renewal, transfer or overage price here) and the renewal price
+    mode of an individually priced subscription. The prices apply to charges made from now
+    on (R-PRC-8): increases and renewals; charges already made keep theirs."""
+    if not subscription.individual_prices:
+        raise SubscriptionError(_l("Only an individually priced subscription has individual "
+                                   "prices to edit."), code="status_conflict", status=409)
+    if subscription.status in (S.DELETED, S.DELETING):
+        raise SubscriptionError(_l("A deleted subscription cannot be changed."),
+                                code="status_conflict", status=409)
+    if renewal_price_mode is not None:
+        try:
+            renewal_price_mode = RenewalPriceMode(renewal_price_mode)
+        except ValueError:
+            raise SubscriptionError(_l("Choose how a renewal is priced: individual, plan or "
+                                       "highest."), field="renewal_price_mode") from None
+    by_id = {r.id: r for r in subscription.resources}
+    for resource_id in resources or {}:
+        if resource_id not in by_id:
+            raise SubscriptionError(_l("The subscription has no resource %(id)s.",
+                                       id=resource_id), field=f"resources.{resource_id}")
+    for field, value in [("monthly_fee", monthly_fee),
+                         *((f"resources.{k}", v) for k, v in (resources or {}).items())]:
+        if value is not None and (not value.is_finite() or value < 0
+                                  or value != value.quantize(Decimal("0.01"))
+                                  or value >= Decimal("1000000000000")):
+            raise SubscriptionError(_l("A price is a number, 0 or more, with at most two "
+                                       "decimals."), field=field)
+    changes = {}
+    if monthly_fee is not None and monthly_fee != subscription.individual_monthly_fee:
+        changes["individual_monthly_fee"] = [str(subscription.individual_monthly_fee),
+                                             str(monthly_fee)]
+        subscription.individual_monthly_fee = subscription.monthly_fee = monthly_fee
+    for resource_id, value in (resources or {}).items():
+        resource = by_id[resource_id]
+        if value is not None and value != resource.individual_monthly_fee:
+            changes[f"resource {resource.name}"] = [str(resource.individual_monthly_fee),
+                                                    str(value)]
+            resource.individual_monthly_fee = resource.monthly_fee = value
+    if renewal_price_mode is not None and renewal_price_mode != subscription.renewal_price_mode:
+        changes["renewal_price_mode"] = [str(subscription.renewal_price_mode),
+                                         renewal_price_mode.value]
+        subscription.renewal_price_mode = renewal_price_mode
+    if changes:
+        subscription.updated_at = clock.now()
+        audit.log(subscription, "subscriptions.subscription.individual_prices_set", actor=actor,
                   label=subscription.name, changes=changes)
     return subscription

@@ -7,8 +7,8 @@ from datetime import date
 
 from portal.core import audit
 from portal.core.clock import clock
-from portal.orders.models import Order, OrderStatus, TaskAction
-from portal.subscriptions.models import Subscription, SubscriptionStatus
+from portal.orders.models import Order, OrderStatus, OrderType, TaskAction
+from portal.subscriptions.models import RenewalPriceMode, Subscription, SubscriptionStatus
 
 S = SubscriptionStatus
 
@@ -45,6 +45,7 @@ def provisioning_succeeded(subscription: Subscription, action: TaskAction, *,
         order.updated_at = clock.now()
         order.last_error = ""
         audit.log(order, "orders.order.completed", actor=actor, label=order.number)
+        _individual_prices_on_completion(subscription, order)
     if before != subscription.status:
         audit.log(subscription, "subscriptions.subscription.provisioned", actor=actor,
                   changes={"status": [before.value, subscription.status.value]},
@@ -52,6 +53,17 @@ def provisioning_succeeded(subscription: Subscription, action: TaskAction, *,
     from portal.subscriptions.services.blocks import apply_pending_block  # noqa: PLC0415
 
     apply_pending_block(subscription, actor=actor)
+
+
+def _individual_prices_on_completion(subscription: Subscription, order: Order) -> None:
+    """02 R-IP-7: the subscription is individually priced once its individual-price purchase
+    order is completed, and only when renewals keep the individual (or highest) prices."""
+    if order.order_type != OrderType.SALES_ORDER or not order.individual_prices:
+        return
+    mode = ((order.request or {}).get("individual_prices") or {}).get("mode")
+    if mode in (RenewalPriceMode.INDIVIDUAL.value, RenewalPriceMode.HIGHEST.value):
+        subscription.individual_prices = True
+        subscription.renewal_price_mode = RenewalPriceMode(mode)
 
 
 def provisioning_failed(subscription: Subscription, action: TaskAction, *, error: str,

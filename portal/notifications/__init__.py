@@ -1,0 +1,1 @@
+"""Notifications: event types, handler rules, templates, the log and sending (spec 09)."""
