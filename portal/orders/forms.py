@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
+
+from portal.subscriptions.models import RENEWAL_PRICE_MODE_LABELS, RenewalPriceMode
 
 COMMENT_MAX = 2000
 
@@ -32,6 +34,14 @@ class OrderStartForm(FlaskForm):
                           validators=[DataRequired(_l("Choose a plan."))])
     period_id = SelectField(_l("Period"), choices=[], validate_choice=False,
                             validators=[DataRequired(_l("Choose a period."))])
+    # 02 R-IP-1: off by default; on, the configuration step asks for the prices.
+    individual_prices = BooleanField(_l("Individual prices"))
+    # 02 R-IP-5, A-10: shown on the configuration step; the service refuses an unknown mode.
+    renewal_price_mode = SelectField(
+        _l("Renewal parameters"), validate_choice=False, default=RenewalPriceMode.INDIVIDUAL.value,
+        choices=[(mode.value, RENEWAL_PRICE_MODE_LABELS[mode])
+                 for mode in (RenewalPriceMode.INDIVIDUAL, RenewalPriceMode.PLAN,
+                              RenewalPriceMode.HIGHEST)])
 
 
 class OrderExpiryForm(FlaskForm):

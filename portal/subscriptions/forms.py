@@ -57,3 +57,15 @@ class ExpiryDateChangeForm(DialogForm):
     expiry_date = DateField(_l("Expiry date"),
                             validators=[InputRequired(_l("Choose the expiry date."))])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=COMMENT_MAX)])
+
+
+class SwitchPlanForm(FlaskForm):
+    """Step 1 of the plan switch (02 SCR-6, R-SW-4); step 2 posts the same fields hidden.
+
+    The choices are the switch targets and their periods; the service refuses any other plan
+    with its own message, so the choice is not validated here."""
+
+    plan_id = SelectField(_l("Plan"), choices=[], validate_choice=False,
+                          validators=[DataRequired(_l("Choose a plan."))])
+    period_id = SelectField(_l("Plan period"), choices=[], validate_choice=False,
+                            validators=[DataRequired(_l("Choose a period."))])

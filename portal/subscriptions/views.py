@@ -11,11 +11,12 @@ nothing changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,29 +28,37 @@ from portal.accounts.auth import staff_required
 from portal.accounts.models import StaffMember, StaffStatus
 from portal.billing.models import Charge, Transaction
 from portal.billing.views_charges import as_minutes, signed_money
-from portal.catalog.models import BILLING_TYPE_LABELS, BillingType, Plan
+from portal.catalog.models import BILLING_TYPE_LABELS, BillingType, Plan, PlanPeriod, PlanResource
+from portal.catalog.pricing import period_months
 from portal.catalog.views.plans import period_label, quantity
 from portal.clients.models import Client
 from portal.core.audit import events_for
 from portal.core.clock import clock
 from portal.core.errors import DomainError
 from portal.core.forms import attach_error
+from portal.core.htmx import is_htmx
 from portal.core.listkit import Column, Filter, ListDefinition, register_list
-from portal.extensions import db
 from portal.core.links import endpoint_url, link_to
+from portal.core.money import round_money
+from portal.core.tenant_guard import across_tenants
+from portal.extensions import db
 from portal.operator.lists import list_response
 from portal.operator.search import SearchHit, SearchProvider, id_in, register_search
 from portal.orders.models import Order
-from portal.orders.services.ordering import (place_change_order, place_renewal_order,
+from portal.orders.services.ordering import (Quote, place_change_order, place_renewal_order,
                                              renewal_window_open)
+from portal.orders.services.switching import (NOT_SWITCHED, default_quantities,
+                                              place_switch_order, quote_switch_order,
+                                              switch_periods, switch_targets)
 from portal.subscriptions.forms import (ExpiryDateChangeForm, SubscriptionActivateForm,
-                                        SubscriptionStopForm, SubscriptionUpdateForm)
-from portal.subscriptions.models import (SUBSCRIPTION_STATUS_LABELS, Subscription,
-                                         SubscriptionStatus)
+                                        SubscriptionStopForm, SubscriptionUpdateForm,
+                                        SwitchPlanForm)
+from portal.subscriptions.models import (RENEWAL_PRICE_MODE_LABELS, SUBSCRIPTION_STATUS_LABELS,
+                                         Subscription, SubscriptionResource, SubscriptionStatus)
 from portal.subscriptions.services.lifecycle import (activate_subscription,
                                                      change_expiry_date, close_charges_manually,
-                                                     delete_subscription, stop_subscription,
-                                                     update_subscription)
+                                                     delete_subscription, set_individual_prices,
+                                                     stop_subscription, update_subscription)
 from portal.tenancy.scope import scoped_select, tenant_get_or_404
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions")
@@ -60,9 +69,11 @@ ORDER_NEW = "orders.new_order"
 ORDER_DETAIL = "orders.order_detail"
 CLIENT_PAGE = "clients.client_detail"
 PLAN_PAGE = "catalog.plan_detail"
+PERIOD_PAGE = "catalog.period_page"
+PLAN_RESOURCE_PAGE = "catalog.resource_page"
 
 TABS = (("general", _l("General information")), ("resources", _l("Resources")),
-        ("orders", _l("Orders")), ("charges", _l("Charges")),
+        ("prices", _l("Prices")), ("orders", _l("Orders")), ("charges", _l("Charges")),
         ("transactions", _l("Transactions")), ("events", _l("Event log")))
 
 # The statuses whose last error the General tab shows (02 §3.1 S3/S4/S5/S6/S13).
@@ -232,6 +243,7 @@ class Actions:
     close_charges: bool
     delete: bool
     change_resources: bool
+    switch_plan: bool
 
     @classmethod
     def of(cls, subscription: Subscription, today: date) -> Actions:
@@ -253,7 +265,11 @@ class Actions:
             # A-39: no deletion for G Suite and no-refund subscriptions.
             delete=(subscription.status not in FINISHED
                     and billing not in (BillingType.GSUITE, BillingType.NO_REFUND)),
-            change_resources=subscription.status in WORKING and bool(subscription.resources))
+            change_resources=subscription.status in WORKING and bool(subscription.resources),
+            # R-SW-1, R-SW-2, R-SW-10: an active (so not blocked) subscription of a switchable
+            # billing type whose plan has switch targets.
+            switch_plan=(subscription.status == S.ACTIVE and billing not in NOT_SWITCHED
+                         and bool(switch_targets(subscription))))
 
 
 def _active_staff(subscription: Subscription) -> list[StaffMember]:
@@ -323,6 +339,12 @@ def _render(subscription: Subscription, tab: str = "general", *, status: int = 2
         context["show_error"] = subscription.status in ERROR_STATUSES and subscription.last_error
     elif tab == "resources":
         context.setdefault("resource_errors", {})
+        context.setdefault("posted", {})
+    elif tab == "prices":
+        context["prices"] = price_tab(subscription, today)
+        context["mode_labels"] = RENEWAL_PRICE_MODE_LABELS
+        context["months_text"], context["price_value"] = months_text, price_value
+        context.setdefault("price_errors", {})
         context.setdefault("posted", {})
     elif tab == "orders":
         context["orders"] = _tenant_rows(Order, subscription,
@@ -529,6 +551,402 @@ def change_resources(subscription_id):
         return _render(subscription, "resources", status=error.status, resource_errors=errors,
                        posted=posted)
     return _to_order(subscription, order)
+
+
+# --- prices (SCR-5) ------------------------------------------------------------------------------
+
+FEE_LABELS = {"setup": _l("Setup fee (one-off)"), "recurring": _l("Subscription fee (monthly)"),
+              "renewal": _l("Renewal fee (one-off)"), "transfer": _l("Transfer fee (one-off)"),
+              "overuse": _l("Overuse fee (one-off)")}
+# (fee kind, price column) in the manual's order (R-PRC-4, R-PRC-5).
+PERIOD_FEES = (("setup", "setup_fee"), ("recurring", "monthly_fee"),
+               ("renewal", "renewal_fee"), ("transfer", "transfer_fee"))
+RESOURCE_FEES = (("setup", "setup_fee"), ("recurring", "monthly_fee"),
+                 ("overuse", "overuse_fee"), ("renewal", "renewal_fee"))
+MONTHLY_FEE_FIELD = "monthly_fee"
+ZERO = Decimal(0)
+
+
+@dataclass
+class PriceRow:
+    """One price type of a period or a resource: cost and plan price in the plan's currency,
+    the price in force in its own (the subscription's snapshot or the plan's)."""
+
+    kind: str
+    cost: Decimal
+    plan_price: Decimal
+    sale: Decimal
+    sale_currency: str
+    months: Decimal | None  # the period in months; None when unlimited
+    input_name: str | None = None  # the input of an editable individual price (R-PRC-10)
+
+    @property
+    def label(self):
+        return FEE_LABELS[self.kind]
+
+    @property
+    def recurring(self) -> bool:
+        return self.kind == "recurring"
+
+    @property
+    def period_sum(self) -> Decimal | None:
+        """R-PRC-3: the monthly price × months; a one-off price as it is."""
+        if not self.recurring:
+            return self.sale
+        if self.months is None:
+            return None
+        return round_money(self.sale * self.months, self.sale_currency)
+
+
+@dataclass
+class PriceGroup:
+    key: str
+    name: Markup
+    rows: list[PriceRow]
+
+
+@dataclass
+class PriceTab:
+    plan: Plan
+    individual: bool
+    periods: list[PriceGroup]
+    resources: list[PriceGroup]
+
+
+def months_text(value: Decimal | None) -> str:
+    """A period in months, to three decimals without trailing zeros (R-PRC-3): 12, 1, 0.548."""
+    return "-" if value is None else format_decimal(value, format="#,##0.###")
+
+
+def price_value(value: Decimal) -> str:
+    """A price as an input's value: 15.00."""
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+def _upstream(model, parent_id: int | None):
+    """The provider's period or resource a delegated copy is priced from: its cost (05 R-PL-4)."""
+    if parent_id is None:
+        return None
+    with across_tenants():  # the upstream reseller's own row, read on purpose
+        return db.session.get(model, parent_id)
+
+
+def _price_rows(fees, *, plan_row, snapshot, keep: bool, months: Decimal | None, currency: str,
+                plan_currency: str, editable_field: str | None) -> list[PriceRow]:
+    upstream = _upstream(type(plan_row), plan_row.parent_id)
+    rows = []
+    for kind, column in fees:
+        plan_price = getattr(plan_row, column)
+        cost = getattr(upstream, column) if upstream is not None else ZERO
+        # R-PRC-2: the snapshot taken at ordering applies to a fixed-price plan and to
+        # individual prices; otherwise today's plan price. Overuse is never snapshotted.
+        snapped = keep and hasattr(snapshot, column)
+        sale = getattr(snapshot, column) if snapped else plan_price
+        input_name = editable_field if kind == "recurring" else None
+        # A-7: a price type is listed when something about it is not zero.
+        if input_name is None and not (cost or plan_price or sale):
+            continue
+        rows.append(PriceRow(kind, cost, plan_price, sale,
+                             currency if snapped else plan_currency,
+                             months if kind == "recurring" else None, input_name))
+    return rows
+
+
+def resource_title(plan_resource: PlanResource) -> Markup:
+    """R-PRC-5, A-8: "{name} (min.: X, max.: Y)", "{name} (unlimited)"; the name links to the
+    plan resource."""
+    name = link_to(PLAN_RESOURCE_PAGE, plan_resource.name, plan_id=plan_resource.plan_id,
+                   resource_id=plan_resource.id)
+    if plan_resource.unlimited:
+        suffix = _("(unlimited)")
+    else:
+        suffix = _("(min.: %(minimum)s, max.: %(maximum)s)",
+                   minimum=quantity(plan_resource.minimum),
+                   maximum=quantity(plan_resource.limit))
+    return Markup("{} {}").format(name, suffix)
+
+
+def price_tab(subscription: Subscription, today: date) -> PriceTab:
+    """The Prices tab (02 SCR-5, R-PRC-1..R-PRC-6): the subscription's period and resources
+    with cost, plan price, price in force and the sum for the period."""
+    plan, period = subscription.plan, subscription.plan_period
+    individual = subscription.individual_prices
+    keep = individual or plan.fixed_price
+    months = period_months(period, today, plan.provisioning_rule.financial_day) or None
+    common = {"keep": keep, "months": months, "currency": subscription.currency,
+              "plan_currency": plan.currency}
+    period_rows = _price_rows(PERIOD_FEES, plan_row=period, snapshot=subscription,
+                              editable_field=MONTHLY_FEE_FIELD if individual else None,
+                              **common)
+    periods = []
+    if period_rows:  # R-PRC-4: hidden without prices
+        periods.append(PriceGroup(
+            f"price-period-{period.id}",
+            link_to(PERIOD_PAGE, period_label(period), plan_id=plan.id, period_id=period.id),
+            period_rows))
+    resources = []
+    for resource in subscription.resources:
+        rows = _price_rows(RESOURCE_FEES, plan_row=resource.plan_resource, snapshot=resource,
+                           editable_field=_price_field(resource) if individual else None,
+                           **common)
+        if rows:  # R-PRC-5: a resource without prices is not listed
+            resources.append(PriceGroup(f"price-resource-{resource.id}",
+                                        resource_title(resource.plan_resource), rows))
+    return PriceTab(plan, individual, periods, resources)
+
+
+def _price_field(resource: SubscriptionResource) -> str:
+    return f"resource-{resource.id}"
+
+
+def _parse_price(raw: str) -> Decimal | None:
+    """A typed price; the service checks the sign and the decimals (R-PRC-7)."""
+    try:
+        value = Decimal(raw.replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+@bp.post("/<int:subscription_id>/prices")
+@staff_required("subscriptions.manage")
+def set_prices(subscription_id):
+    """«Применить» on the Prices tab: new individual monthly prices and the renewal price mode
+    (02 R-PRC-6..R-PRC-10). Only a changed value is sent, so an untouched price stays as it is
+    (an individual price is not made up from the plan's)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    fields = {MONTHLY_FEE_FIELD: (None, subscription.monthly_fee)}
+    fields.update({_price_field(r): (r.id, r.monthly_fee) for r in subscription.resources})
+    posted = {name: (request.form.get(name) or "").strip() for name in fields}
+    errors: dict[str, str] = {}
+    monthly_fee, resources = None, {}
+    for name, (resource_id, current) in fields.items():
+        raw = posted[name]
+        if not raw:
+            continue
+        value = _parse_price(raw)
+        if value is None:
+            errors[name] = _("A price is a number, 0 or more, with at most two decimals.")
+        elif value != current:
+            if resource_id is None:
+                monthly_fee = value
+            else:
+                resources[resource_id] = value
+    mode = posted["renewal_price_mode"] = request.form.get("renewal_price_mode") or None
+    if mode == subscription.renewal_price_mode:
+        mode = None  # unchanged
+    if errors:
+        return _render(subscription, "prices", status=422, price_errors=errors, posted=posted)
+    try:
+        set_individual_prices(subscription, monthly_fee=monthly_fee, resources=resources,
+                              renewal_price_mode=mode, actor=current_user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        name = (error.field or "").replace("resources.", "resource-")
+        if name in fields or name == "renewal_price_mode":
+            errors[name] = str(error)
+        else:
+            flash(str(error), "error")
+        return _render(subscription, "prices", status=error.status, price_errors=errors,
+                       posted=posted)
+    flash(_("The prices are applied: new charges of the subscription use them."), "success")
+    if not subscription.is_unlimited and subscription.renewal_price_mode is not None:
+        # R-PRC-9: a renewal picks its prices by the renewal price mode.
+        flash(_("The subscription is not unlimited: when it is renewed, the prices are chosen "
+                "by its renewal price mode (%(mode)s).",
+                mode=RENEWAL_PRICE_MODE_LABELS[subscription.renewal_price_mode]), "warning")
+    return _to_page(subscription, "prices")
+
+
+# --- switch plan (SCR-6) -----------------------------------------------------------------------
+
+@dataclass
+class SwitchRow:
+    resource: PlanResource
+    value: str
+    error: str | None
+
+
+@dataclass
+class Switch:
+    """What the switch page has been told so far; nothing is stored until «Отправить»."""
+
+    subscription: Subscription
+    form: SwitchPlanForm
+    plan: Plan | None
+    period: PlanPeriod | None
+    periods: list[PlanPeriod]
+    raw_quantities: dict[int, str]
+    errors: dict[int, str] = field(default_factory=dict)
+    quote: Quote | None = None
+    message: str = ""  # a refusal that names no field, shown on the component itself
+
+    def defaults(self) -> dict[int, Decimal]:
+        return default_quantities(self.subscription, self.plan) if self.plan else {}
+
+    def quantities(self) -> dict[int, str]:
+        """Only the totals changed from the prefilled ones: a shared resource left as it was
+        is the service's to judge against the new limit (A-26)."""
+        if self.plan is None:
+            return {}
+        defaults, result = self.defaults(), {}
+        for resource in self.plan.resources:
+            raw = self.raw_quantities.get(resource.id)
+            if raw is None or raw == "":
+                continue
+            try:
+                if Decimal(raw) == defaults[resource.id]:
+                    continue
+            except InvalidOperation:
+                pass
+            result[resource.id] = raw
+        return result
+
+    def rows(self) -> list[SwitchRow]:
+        """R-SW-5: a shared resource is prefilled with its quantity under the old plan."""
+        defaults = self.defaults()
+        return [SwitchRow(r, self.raw_quantities.get(r.id) or quantity(defaults[r.id]),
+                          self.errors.get(r.id)) for r in (self.plan.resources if self.plan
+                                                           else [])]
+
+
+def plan_label(plan: Plan) -> str:
+    """01 R-FORM-1: records are picked as ID<id> - <name>."""
+    return f"ID{plan.id} - {plan.name}"
+
+
+def period_text(value) -> str:
+    """An order line's period in months with three decimals (03 ORD-14, D2)."""
+    return "" if value is None else format_decimal(value, format="#,##0.000")
+
+
+def _tenant_plan(raw) -> Plan | None:
+    try:
+        wanted = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(scoped_select(Plan).where(Plan.id == wanted))
+
+
+def _load_switch(subscription: Subscription) -> Switch:
+    posted = request.method == "POST"
+    source = request.form if posted else request.args
+    if posted:
+        form = SwitchPlanForm()
+    else:
+        form = SwitchPlanForm(formdata=None, plan_id=source.get("plan_id", ""),
+                              period_id=source.get("period_id", ""))
+    plan = _tenant_plan(form.plan_id.data)
+    periods = switch_periods(plan, subscription) if plan is not None else []
+    if len(periods) == 1:
+        # R-SW-4: the only period is chosen and cannot be changed.
+        form.period_id.data = str(periods[0].id)
+    period = next((p for p in periods if str(p.id) == str(form.period_id.data or "")), None)
+    if period is None:
+        form.period_id.data = ""
+    raw = {int(key[4:]): value.strip() for key, value in source.items()
+           if key.startswith("res-") and key[4:].isdigit()}
+    switch = Switch(subscription, form, plan, period, periods, raw)
+    targets = switch_targets(subscription)
+    if plan is not None and plan not in targets:
+        targets.append(plan)  # the service says why this one is refused
+    form.plan_id.choices = [("", "—")] + [(str(p.id), plan_label(p)) for p in targets]
+    choices = [(str(p.id), period_label(p)) for p in periods]
+    form.period_id.choices = choices if len(choices) == 1 else [("", "—")] + choices
+    return switch
+
+
+def _switch_selection_ok(w: Switch) -> bool:
+    valid = w.form.validate_on_submit()
+    asked = (w.form.plan_id.data or "").strip()
+    for name, obj, message in (
+            # Another tenant's plan is no switch target either (the service's words).
+            ("plan_id", w.plan, _("The plan is not among the plans this subscription can "
+                                  "switch to.") if asked else _("Choose a plan.")),
+            ("period_id", w.period, _("Choose a period."))):
+        field_ = w.form[name]
+        if obj is None and not field_.errors:
+            field_.errors = [*list(field_.errors or []), message]
+            valid = False
+    return valid
+
+
+def _render_switch(w: Switch, step: str, status: int = 200):
+    context = {"w": w, "form": w.form, "step": step, "subscription": w.subscription,
+               "rows": w.rows() if step == "resources" else [], "plan_label": plan_label,
+               "period_label": period_label, "quantity": quantity, "period_text": period_text,
+               "link_to": link_to}
+    partial = is_htmx() and request.headers.get("HX-Boosted") != "true"
+    template = "subscriptions/_switch.html" if partial else "subscriptions/switch.html"
+    return render_template(template, **context), status
+
+
+def _switch_refused(w: Switch, error: DomainError, *, status: int | None = None):
+    """Show a refusal next to what it names: a resource row, or the plan or period select."""
+    status = status or error.status
+    field_ = error.field or ""
+    resource_id = field_.partition(".")[2]
+    if field_.startswith("resources.") and resource_id.isdigit():
+        w.errors[int(resource_id)] = str(error)
+        return _render_switch(w, "resources", status)
+    if field_ in ("plan_id", "period_id"):
+        attach_error(w.form, error)
+        return _render_switch(w, "start", status)
+    w.message = str(error)
+    return _render_switch(w, "resources" if w.quote is not None else "start", status)
+
+
+def _quote_switch(w: Switch) -> None:
+    w.quote = quote_switch_order(w.subscription, w.plan, w.period, quantities=w.quantities(),
+                                 on=clock.today())
+
+
+@bp.route("/<int:subscription_id>/switch", methods=["GET", "POST"])
+@staff_required("subscriptions.manage")
+def switch_plan(subscription_id):
+    """«Сменить план» (02 SCR-6, §4.12): choose the plan and period (1), then the resource
+    totals with the switch order's lines, recomputed as they change (2); «Отправить» places
+    the switch order (R-SW-6)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    w = _load_switch(subscription)
+    if request.method == "GET":
+        return _render_switch(w, "start")
+    if request.form.get("action") == "back":
+        return _render_switch(w, "start")
+    if not _switch_selection_ok(w):
+        return _render_switch(w, "start", 422)
+    if request.form.get("action") == "confirm":
+        try:
+            order = place_switch_order(subscription, w.plan, w.period,
+                                       quantities=w.quantities(), actor=current_user,
+                                       on=clock.today(), ip=request.remote_addr or "")
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            try:
+                _quote_switch(w)  # the lines still shown beside the refusal, when they can be
+            except DomainError:
+                w.quote = None
+            return _switch_refused(w, error)
+        return _to_order(subscription, order)
+    try:
+        _quote_switch(w)
+    except DomainError as error:
+        # Not submitted yet: a quantity's refusal is shown in its row, the page is fine.
+        return _switch_refused(w, error, status=200 if (error.field or "").startswith(
+            "resources.") else None)
+    return _render_switch(w, "resources")
+
+
+@bp.get("/<int:subscription_id>/switch/periods")
+@staff_required("subscriptions.manage")
+def switch_plan_periods(subscription_id):
+    """htmx: the period select of the plan just chosen (R-SW-4)."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    w = _load_switch(subscription)
+    return render_template("subscriptions/_switch_periods.html", w=w, form=w.form,
+                           subscription=subscription)
 
 
 # --- the client page's Subscriptions tab --------------------------------------------------------

@@ -91,12 +91,16 @@ def _text(page, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).inner_text()).strip()
 
 
-def test_top_up_order_pay_from_balance_and_provision(live_server, shop, page):
+def _login(page) -> None:
     page.goto("/login")
     page.fill("input[name=email]", STAFF_EMAIL)
     page.fill("input[name=password]", STAFF_PASSWORD)
     page.click("#login-submit")
     page.wait_for_selector("#member-name")
+
+
+def test_top_up_order_pay_from_balance_and_provision(live_server, shop, page):
+    _login(page)
 
     # 1. A top-up from the client page's link (the client is fixed), confirmed as received.
     page.goto(f"/payments/new?client_id={shop['client']}")
@@ -192,3 +196,36 @@ def _assert_charges(live_server, order_id: int) -> None:
         assert client.balance == Decimal("500.00")
         assert available_funds(client) == Decimal("450.00")
         db.session.remove()
+
+
+def test_order_at_individual_prices(live_server, shop, page):
+    """02 §4.5: the toggle on the first step, a typed price redraws the totals (R-IP-3), and
+    the order is placed with it."""
+    _login(page)
+    page.goto(f"/orders/new?client_id={shop['client']}")
+    page.select_option("select[name=plan_id]", str(shop["plan"]))
+    page.wait_for_function(
+        "document.querySelector('#wizard-product').textContent.includes('%s')" % PRODUCT_NAME,
+        timeout=30000)
+    page.check("#individual_prices")
+    page.click("#wizard-next")
+    page.wait_for_selector("#order-wizard[data-step=resources]")
+    assert _text(page, "#plan-price-service-recurring") == "$30.00"
+    assert page.locator("#ip-service-recurring").input_value() == "30.00"
+    price = page.locator("#ip-service-recurring")
+    price.fill("25.00")
+    price.dispatch_event("change")
+    page.wait_for_function(
+        "document.querySelector('#amount-service-recurring').textContent.trim() === '$25.00'",
+        timeout=30000)
+    assert _text(page, "#wizard-amount-due") == "$25.00"
+    page.select_option("select[name=renewal_price_mode]", "plan")
+    page.click("#wizard-next")
+    page.wait_for_selector("#order-wizard[data-step=confirm]")
+    assert _text(page, "#summary-individual") == "Yes"
+    assert _text(page, "#summary-renewal-mode") == "Use plan prices"
+    assert _text(page, "#wizard-total") == "$25.00"
+    page.click("#wizard-confirm")
+    page.wait_for_url(re.compile(r"/orders/\d+$"))
+    assert _text(page, "#order-individual") == "Yes"
+    assert _text(page, "#order-total") == "$25.00"

@@ -510,8 +510,10 @@ def test_bad_input_is_refused_naming_the_rule_and_changes_nothing(story, db):
     story.run_due_jobs()
     unchanged(lambda: api.post(f"/subscriptions/{subscription_id}/stop",
                                json={"reason": "late"}), 409, code="status_conflict")
-    unchanged(lambda: api.post(f"/subscriptions/{subscription_id}/switch-plan"), 422,
+    unchanged(lambda: api.post(f"/subscriptions/{subscription_id}/prolong"), 422,
               code="not_available")
+    unchanged(lambda: api.post(f"/subscriptions/{subscription_id}/switch-plan", json={
+        "plan_id": plan.id, "period_id": plan.period_ids[0]}), 409, code="status_conflict")
 
 
 # -- 6. Late payment ------------------------------------------------------------------------------

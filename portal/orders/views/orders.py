@@ -4,7 +4,9 @@ ORD-8, ORD-16, ORD-17) and the sales-order wizard (02 SCR-2, §4.1).
 Each page loads its objects inside the tenant, calls one service, commits and renders; a
 refusal re-renders the page with 422 and the service's message, and changes nothing. The wizard
 keeps no server state: every step posts the choices made so far (client, plan, period, the
-resource totals as `res-<plan resource id>`), and only «Подтвердить» writes.
+resource totals as `res-<plan resource id>`; with individual prices the toggle, the renewal mode
+and the prices as `ip-service-<fee>` / `ip-res-<id>-<fee>` with `ip-for` = the plan and period
+they were typed for), and only «Подтвердить» writes.
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ from portal.orders.forms import OrderExpiryForm, OrderStartForm
 from portal.orders.models import (ORDER_STATUS_LABELS, ORDER_TYPE_LABELS, Order, OrderStatus,
                                   OrderType)
 from portal.orders.services.errors import OrderError
-from portal.orders.services.ordering import (Quote, cancel_order, check_can_order,
-                                             place_sales_order, quote_sales_order,
-                                             set_order_expiry)
-from portal.subscriptions.models import PAYMENT_MODEL_LABELS, PaymentModel
+from portal.orders.services.ordering import (IndividualPrices, Quote, cancel_order,
+                                             check_can_order, clean_individual_prices,
+                                             individual_price_warning, place_sales_order,
+                                             quote_sales_order, set_order_expiry)
+from portal.subscriptions.models import (PAYMENT_MODEL_LABELS, RENEWAL_PRICE_MODE_LABELS,
+                                         PaymentModel, RenewalPriceMode)
 from portal.tenancy.scope import scoped_select, tenant_get_or_404
 
 
@@ -331,7 +335,24 @@ def change_order_page(order_id):
             "period_id": order.plan_period_id}
     for resource_id, total in ((order.request or {}).get("resources") or {}).items():
         args[f"res-{resource_id}"] = plain_number(total)
+    args.update(_individual_args(order))
     return redirect(url_for("orders.new_order", **args))
+
+
+def _individual_args(order: Order) -> dict[str, str]:
+    """The wizard's inputs for the individual prices and renewal mode the order was placed
+    with (IndividualPrices.as_request: {"mode": .., "prices": {"service" | "resource:<id>":
+    {fee kind: price}}})."""
+    individual = (order.request or {}).get("individual_prices")
+    if not isinstance(individual, dict):
+        return {}
+    args = {"individual_prices": "y", "renewal_price_mode": str(individual.get("mode") or ""),
+            "ip-for": f"{order.plan_id}:{order.plan_period_id}"}
+    for key, fees in (individual.get("prices") or {}).items():
+        prefix = "service" if key == "service" else f"res-{str(key).partition(':')[2]}"
+        for kind, price in (fees or {}).items():
+            args[f"ip-{prefix}-{kind}"] = str(price)
+    return args
 
 
 @bp.route("/<int:order_id>/expiry", methods=["GET", "POST"])
@@ -361,6 +382,39 @@ class ResourceRow:
     error: str | None
 
 
+# 02 R-IP-2, R-IP-4: the fee kinds that take an individual price, with their «Тип цены».
+PRICE_KINDS = (("recurring", _l("Subscription fee (monthly)")), ("setup", _l("Setup fee")))
+
+
+@dataclass
+class PriceRow:
+    """One fee of the configuration step with individual prices (02 §2.6, R-IP-2)."""
+
+    name: str  # the input's name after "ip-": service-recurring, res-<id>-setup
+    fee_kind: str
+    label: str
+    plan_price: Decimal  # in the plan's currency (R-ORD-3)
+    value: str
+    error: str | None
+    months: Decimal | None
+    amount: Decimal  # in the order's currency, from the quote (R-IP-3)
+
+
+def price_text(value) -> str:
+    """A price as a form value: 25.00."""
+    return f"{Decimal(str(value)).quantize(Decimal('0.01')):f}"
+
+
+def price_input(error_field: str | None) -> str | None:
+    """The price input a refusal of clean_individual_prices names, or None."""
+    parts = (error_field or "").split(".")
+    if parts[:2] == ["individual_prices", "service"] and len(parts) == 3:
+        return f"service-{parts[2]}"
+    if parts[:2] == ["individual_prices", "resources"] and len(parts) == 4:
+        return f"res-{parts[2]}-{parts[3]}"
+    return None
+
+
 @dataclass
 class Wizard:
     """What the wizard has been told so far; nothing of it is stored until «Подтвердить»."""
@@ -371,14 +425,33 @@ class Wizard:
     period: PlanPeriod | None
     periods: list[PlanPeriod]
     raw_quantities: dict[int, str]
+    # Individual prices as typed (`ip-<name>`), and the plan:period they were typed for.
+    raw_prices: dict[str, str] = field(default_factory=dict)
+    prices_for: str = ""
     errors: dict[int, str] = field(default_factory=dict)
+    price_errors: dict[str, str] = field(default_factory=dict)
     quote: Quote | None = None
+
+    @property
+    def individual(self) -> bool:
+        return bool(self.form.individual_prices.data)
 
     @property
     def needs_resources(self) -> bool:
         """02 R-ORD-10: no resource step for a plan without resources or a trial period."""
         return bool(self.plan is not None and self.plan.resources
                     and not (self.period is not None and self.period.is_trial))
+
+    @property
+    def needs_configuration(self) -> bool:
+        """The configuration step: resources to count, or prices to type (R-IP-1); a trial has
+        neither (the service refuses individual prices for it)."""
+        return self.needs_resources or bool(
+            self.individual and self.period is not None and not self.period.is_trial)
+
+    @property
+    def prices_key(self) -> str:
+        return f"{self.plan.id}:{self.period.id}" if self.plan and self.period else ""
 
     def quantities(self) -> dict[int, str]:
         """The totals the service gets: this plan's resources only (a trial takes defaults)."""
@@ -387,9 +460,61 @@ class Wizard:
         ids = {resource.id for resource in self.plan.resources}
         return {k: v for k, v in self.raw_quantities.items() if k in ids}
 
+    def price_values(self) -> dict[str, str]:
+        """The typed prices of this plan and period; those typed for another are dropped, as
+        another plan's prices mean nothing here (cf. R-ORD-11)."""
+        if not self.prices_key or self.prices_for != self.prices_key:
+            return {}
+        names = {f"service-{kind}" for kind, _label in PRICE_KINDS}
+        names |= {f"res-{resource.id}-{kind}" for resource in self.plan.resources
+                  for kind, _label in PRICE_KINDS}
+        return {k: v for k, v in self.raw_prices.items() if k in names}
+
+    def individual_request(self, values: dict[str, str]) -> dict:
+        """The prices as clean_individual_prices takes them."""
+        raw: dict = {"service": {}, "resources": {}}
+        for name, value in values.items():
+            kind = name.rsplit("-", 1)[1]
+            if name.startswith("service-"):
+                raw["service"][kind] = value
+            else:
+                raw["resources"].setdefault(name.split("-")[1], {})[kind] = value
+        return raw
+
+    def _line(self, key: str, kind: str):
+        for line in self.quote.lines if self.quote else []:
+            if line.key == key and line.fee_kind == kind:
+                return line
+        return None
+
+    def _price_rows(self, key: str, prefix: str, prices: dict[str, Decimal]) -> list[PriceRow]:
+        values = self.price_values()
+        term = next((line.plan.months for line in (self.quote.lines if self.quote else [])
+                     if line.fee_kind == "recurring"), None)
+        rows = []
+        for kind, label in PRICE_KINDS:
+            name = f"{prefix}-{kind}"
+            line = self._line(key, kind)
+            months = (line.plan.months if line else term) if kind == "recurring" else None
+            rows.append(PriceRow(
+                name=name, fee_kind=kind, label=str(label), plan_price=prices[kind],
+                value=values.get(name, price_text(prices[kind])),
+                error=self.price_errors.get(name), months=months,
+                amount=line.plan.amount if line else Decimal("0.00")))
+        return rows
+
+    def service_prices(self) -> list[PriceRow]:
+        """The subscription's fees (02 §2.6 «Подписка»)."""
+        return self._price_rows("service", "service", {"recurring": self.period.monthly_fee,
+                                                       "setup": self.period.setup_fee})
+
+    def resource_prices(self, resource: PlanResource) -> list[PriceRow]:
+        return self._price_rows(f"resource:{resource.id}", f"res-{resource.id}",
+                                {"recurring": resource.monthly_fee, "setup": resource.setup_fee})
+
     def resource_rows(self) -> list[ResourceRow]:
         rows = []
-        for resource in self.plan.resources if self.plan is not None else []:
+        for resource in self.plan.resources if self.needs_resources else []:
             value = self.raw_quantities.get(resource.id)
             if value is None:
                 value = plain_number(max(resource.included, resource.minimum))
@@ -450,9 +575,12 @@ def _load_wizard(*, all_choices: bool = True) -> Wizard:
     if posted:
         form = OrderStartForm()
     else:
-        form = OrderStartForm(formdata=None, client_id=source.get("client_id", ""),
-                              plan_id=source.get("plan_id", ""),
-                              period_id=source.get("period_id", ""))
+        form = OrderStartForm(
+            formdata=None, client_id=source.get("client_id", ""),
+            plan_id=source.get("plan_id", ""), period_id=source.get("period_id", ""),
+            individual_prices=source.get("individual_prices", "") not in ("", "0", "false"),
+            renewal_price_mode=source.get("renewal_price_mode")
+            or RenewalPriceMode.INDIVIDUAL.value)
     client = tenant_row(Client, form.client_id.data)
     plan = tenant_row(Plan, form.plan_id.data)
     periods = _published_periods(plan)
@@ -464,7 +592,10 @@ def _load_wizard(*, all_choices: bool = True) -> Wizard:
         form.period_id.data = ""
     quantities = {int(key[4:]): value.strip() for key, value in source.items()
                   if key.startswith("res-") and key[4:].isdigit()}
-    wizard = Wizard(form, client, plan, period, periods, quantities)
+    prices = {key[3:]: value.strip() for key, value in source.items()
+              if re.fullmatch(r"ip-(service|res-\d+)-(recurring|setup)", key)}
+    wizard = Wizard(form, client, plan, period, periods, quantities, raw_prices=prices,
+                    prices_for=source.get("ip-for", ""))
     _fill_choices(wizard, all_choices=all_choices)
     return wizard
 
@@ -484,6 +615,7 @@ def _selection_ok(w: Wizard) -> bool:
 
 def _render(w: Wizard, step: str, status: int = 200):
     rule_model = w.client.service_rule.payment_model if w.client is not None else None
+    mode = w.form.renewal_price_mode.data
     context = {
         "w": w, "form": w.form, "step": step,
         "rows": w.resource_rows() if step == "resources" else [],
@@ -493,39 +625,86 @@ def _render(w: Wizard, step: str, status: int = 200):
         # 02 R-ORD-12: the client's service rule's payment model.
         "payment_model": PAYMENT_MODEL_LABELS.get(PaymentModel(rule_model.value))
         if rule_model is not None else "",
+        "renewal_mode_label": RENEWAL_PRICE_MODE_LABELS.get(mode, mode),
+        # 02 R-IP-10: the client already has individually priced subscriptions on the plan.
+        "price_warning": step == "resources" and individual_price_warning(w.client, w.plan),
     }
     template = "orders/orders/_wizard.html" if partial_wanted() else "orders/orders/new.html"
     return render_template(template, **context), status
 
 
+def _individual(w: Wizard) -> IndividualPrices | None:
+    """The typed prices through the service's rules; every refused price is noted next to its
+    input, and the first refusal is raised."""
+    if not w.individual:
+        return None
+    values = w.price_values()
+    first = None
+    while True:
+        try:
+            individual = clean_individual_prices(w.plan, w.individual_request(values),
+                                                 w.form.renewal_price_mode.data)
+        except OrderError as error:
+            name = price_input(error.field)
+            if name is None or name not in values:
+                raise
+            w.price_errors[name] = str(error)
+            first = first or error
+            del values[name]  # check the others as well
+            continue
+        if first is not None:
+            raise first
+        return individual
+
+
+def _note_error(w: Wizard, error: DomainError) -> bool:
+    """Put a refusal next to its input on the configuration step; False if it names none."""
+    field_name = error.field or ""
+    name = price_input(field_name)
+    if name is not None:
+        w.price_errors.setdefault(name, str(error))
+        return True
+    if field_name == "renewal_price_mode":
+        if not w.form.renewal_price_mode.errors:
+            attach_error(w.form, error)
+        return True
+    resource_id = field_name.partition(".")[2]
+    if field_name.startswith("resources.") and resource_id.isdigit():
+        w.errors[int(resource_id)] = str(error)
+        return True
+    return False
+
+
 def _refused_step(w: Wizard, error: DomainError):
     """Show the refusal on the step that asks for the field it names (422)."""
-    if (error.field or "").startswith("resources") and w.needs_resources:
-        resource_id = (error.field or "").partition(".")[2]
-        if resource_id.isdigit():
-            w.errors[int(resource_id)] = str(error)
-        else:
+    field_name = error.field or ""
+    asked_on_configuration = (field_name.startswith("resources") and w.needs_resources) or (
+        w.needs_configuration and (price_input(field_name) is not None
+                                   or field_name == "renewal_price_mode"))
+    if asked_on_configuration:
+        if not _note_error(w, error):
             flash(str(error), "error")
         return _render(w, "resources", 422)
     attach_error(w.form, error)
     return _render(w, "start", 422)
 
 
+def _run_quote(w: Wizard) -> None:
+    w.quote = quote_sales_order(w.client, w.plan, w.period, quantities=w.quantities(),
+                                on=clock.today(), individual=_individual(w))
+
+
 def _preview(w: Wizard) -> None:
-    """The totals of the resource step, and a quantity's refusal next to its row."""
+    """The totals of the configuration step, and a refusal next to its input (R-IP-3)."""
     try:
-        w.quote = quote_sales_order(w.client, w.plan, w.period, quantities=w.quantities(),
-                                    on=clock.today())
+        _run_quote(w)
     except DomainError as error:
-        resource_id = (error.field or "").partition(".")[2]
-        if resource_id.isdigit():
-            w.errors[int(resource_id)] = str(error)
+        _note_error(w, error)
 
 
 def _to_confirmation(w: Wizard):
     try:
-        w.quote = quote_sales_order(w.client, w.plan, w.period, quantities=w.quantities(),
-                                    on=clock.today())
+        _run_quote(w)
     except DomainError as error:
         return _refused_step(w, error)
     return _render(w, "confirm")
@@ -537,7 +716,7 @@ def _place(w: Wizard):
         order = place_sales_order(w.client, w.plan, w.period, quantities=w.quantities(),
                                   actor=current_user, on=clock.today(),
                                   ip=request.remote_addr or "",
-                                  manager_id=w.client.manager_id)
+                                  manager_id=w.client.manager_id, individual=_individual(w))
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -549,10 +728,10 @@ def _place(w: Wizard):
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required("orders.manage")
 def new_order():
-    """«Создать заказ»: choose (1), configure resources (2), confirm (3) (02 SCR-2).
+    """«Создать заказ»: choose (1), configure resources and prices (2), confirm (3) (02 SCR-2).
 
     ?client_id= opens it from a client page with the client chosen; the order page's
-    «Изменить» opens it with plan, period and res-<id> totals filled in."""
+    «Изменить» opens it with plan, period, res-<id> totals and individual prices filled in."""
     w = _load_wizard()
     if request.method == "GET":
         return _render(w, "start")
@@ -564,13 +743,16 @@ def new_order():
         _preview(w)
         return _render(w, "resources")
     if action == "back":
-        return _render(w, "resources" if step == "confirm" and w.needs_resources else "start")
+        if step == "confirm" and w.needs_configuration:
+            _preview(w)
+            return _render(w, "resources")
+        return _render(w, "start")
     if step == "start":
         try:
             check_can_order(w.client, w.plan, w.period)
         except DomainError as error:
             return _refused_step(w, error)
-        if w.needs_resources:
+        if w.needs_configuration:
             _preview(w)
             w.errors.clear()  # nothing typed yet: the defaults are within the limits
             return _render(w, "resources")
