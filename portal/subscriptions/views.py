@@ -45,8 +45,9 @@ from portal.extensions import db
 from portal.operator.lists import list_response
 from portal.operator.search import SearchHit, SearchProvider, id_in, register_search
 from portal.orders.models import Order
-from portal.orders.services.ordering import (Quote, place_change_order, place_renewal_order,
-                                             renewal_window_open)
+from portal.orders.services.ordering import (Quote, check_no_open_order, place_change_order,
+                                             place_renewal_order, quote_renewal_order,
+                                             renewal_periods, renewal_window_open)
 from portal.orders.services.switching import (NOT_SWITCHED, default_quantities,
                                               place_switch_order, quote_switch_order,
                                               switch_periods, switch_targets)
@@ -54,7 +55,8 @@ from portal.subscriptions.forms import (ExpiryDateChangeForm, SubscriptionActiva
                                         SubscriptionStopForm, SubscriptionUpdateForm,
                                         SwitchPlanForm)
 from portal.subscriptions.models import (RENEWAL_PRICE_MODE_LABELS, SUBSCRIPTION_STATUS_LABELS,
-                                         Subscription, SubscriptionResource, SubscriptionStatus)
+                                         RenewalPriceMode, Subscription, SubscriptionResource,
+                                         SubscriptionStatus)
 from portal.subscriptions.services.lifecycle import (activate_subscription,
                                                      change_expiry_date, close_charges_manually,
                                                      delete_subscription, set_individual_prices,
@@ -254,10 +256,12 @@ class Actions:
             # A-25: a no-refund subscription is not stopped.
             stop=subscription.status in WORKING and billing != BillingType.NO_REFUND,
             activate=subscription.status == S.STOPPED,
-            # R-DET-8: only inside the manual-renewal window; never unlimited or trial.
+            # R-DET-8: only inside the manual-renewal window; never unlimited or trial; A-25:
+            # a no-refund subscription not before its expiry day.
             renew=(not blocked and subscription.status not in FINISHED
                    and subscription.status != S.NEW_ORDER and not subscription.is_trial
                    and subscription.expiry_date is not None
+                   and not (billing == BillingType.NO_REFUND and today < subscription.expiry_date)
                    and renewal_window_open(subscription, today)),
             # R-EXD-3: only on the reseller's own plans.
             change_expiry=not subscription.plan.is_delegated and subscription.status != S.DELETED,
@@ -450,16 +454,131 @@ def activate(subscription_id):
     return _to_page(subscription)
 
 
+# --- renew (SCR-12) ----------------------------------------------------------------------------
+
+@dataclass
+class Renewal:
+    """What the renewal page has been told so far; nothing is stored until «Подтвердить»."""
+
+    subscription: Subscription
+    periods: list[PlanPeriod]
+    period: PlanPeriod
+    period_error: str = ""  # the refusal of the chosen period, beside the select
+    message: str = ""  # a refusal that names no field: nothing can be renewed now
+    quote: Quote | None = None
+
+    @property
+    def selected_id(self) -> int:
+        current = self.subscription.plan_period_id
+        return self.period.id if self.period in self.periods else current
+
+    @property
+    def price_mode(self) -> RenewalPriceMode | None:
+        """R-MREN-3: the prices an individually priced subscription renews at (as the service
+        picks them: no mode means the plan's)."""
+        if not self.subscription.individual_prices:
+            return None
+        return self.subscription.renewal_price_mode or RenewalPriceMode.PLAN
+
+    def warnings(self, today: date) -> list[str]:
+        """02 R-MREN-2 (WARN-ONLY; A-24, A-25 hide the toolbar button)."""
+        s, result = self.subscription, []
+        if s.status == S.BLOCKED:
+            result.append(_("The subscription is blocked: renewing it may make the platform "
+                            "behave incorrectly."))
+        if (s.plan.billing_type == BillingType.NO_REFUND and s.expiry_date is not None
+                and today < s.expiry_date):
+            result.append(_("A no-refund subscription renewed before it expires fails to be "
+                            "provisioned."))
+        return result
+
+
+# PostgreSQL's integer: a larger id is no row, not a database error.
+MAX_ID = 2**31 - 1
+
+
+def _load_renewal(subscription: Subscription, source) -> Renewal:
+    current = subscription.plan_period
+    periods = renewal_periods(subscription)
+    if current not in periods:
+        periods.insert(0, current)  # the service renews for the current period, published or not
+    renewal = Renewal(subscription, periods, current)
+    raw = (source.get("period_id") or "").strip()
+    if raw:
+        chosen = next((p for p in periods if str(p.id) == raw), None)
+        if chosen is None and raw.isdigit() and int(raw) <= MAX_ID:
+            # Another period of the tenant (another plan's, unpublished): the service says why.
+            chosen = db.session.scalar(scoped_select(PlanPeriod)
+                                       .where(PlanPeriod.id == int(raw)))
+        if chosen is None:
+            renewal.period_error = _("Choose a published period of the subscription's plan.")
+        else:
+            renewal.period = chosen
+    return renewal
+
+
+def _render_renewal(renewal: Renewal, step: str, status: int = 200):
+    if step == "lines" and renewal.quote is None:
+        step = "period"
+    context = {"r": renewal, "subscription": renewal.subscription, "step": step,
+               "warnings": renewal.warnings(clock.today()), "link_to": link_to,
+               "plan_label": plan_label, "period_label": period_label, "quantity": quantity,
+               "period_text": period_text, "mode_labels": RENEWAL_PRICE_MODE_LABELS}
+    return render_template("subscriptions/renew.html", **context), status
+
+
+def _renewal_refused(renewal: Renewal, error: DomainError, step: str):
+    """The period's refusal beside the select; any other stops the renewal (no «Далее»)."""
+    if error.field == "period_id":
+        renewal.period_error = str(error)
+        return _render_renewal(renewal, "period", error.status)
+    renewal.message = str(error)
+    return _render_renewal(renewal, step, error.status)
+
+
+@bp.get("/<int:subscription_id>/renew")
+@staff_required("subscriptions.manage")
+def renew_page(subscription_id):
+    """«Продление подписки» (02 SCR-12, R-MREN-4): the client, product and plan with the period
+    to choose (1); «Далее» shows the renewal order's lines, term and total (2). Both are reads:
+    only «Подтвердить» (the POST) writes."""
+    subscription = tenant_get_or_404(Subscription, subscription_id)
+    renewal = _load_renewal(subscription, request.args)
+    step = "lines" if request.args.get("step") == "lines" else "period"
+    if renewal.period_error:
+        return _render_renewal(renewal, "period", 422)
+    try:
+        renewal.quote = quote_renewal_order(subscription, on=clock.today(),
+                                            period=renewal.period)
+        check_no_open_order(subscription)  # 03 ORD-2: said now, not after «Подтвердить»
+    except DomainError as error:
+        return _renewal_refused(renewal, error, step)
+    return _render_renewal(renewal, step)
+
+
 @bp.post("/<int:subscription_id>/renew")
 @staff_required("subscriptions.manage")
 def renew(subscription_id):
-    """Place the renewal order for the next term and open it (02 SCR-12, R-DET-8)."""
+    """«Подтвердить»: place the renewal order for the chosen period (the subscription's own when
+    none is posted) and open it (02 R-MREN-4, R-DET-8; 03 ORD-2)."""
     subscription = tenant_get_or_404(Subscription, subscription_id)
-    done, result = _run(lambda: place_renewal_order(
-        subscription, actor=current_user, on=clock.today(), ip=request.remote_addr or ""))
-    if not done:
-        return _render(subscription, status=result)
-    return _to_order(subscription, result)
+    renewal = _load_renewal(subscription, request.form)
+    if renewal.period_error:
+        return _render_renewal(renewal, "period", 422)
+    try:
+        order = place_renewal_order(subscription, actor=current_user, on=clock.today(),
+                                    ip=request.remote_addr or "", period=renewal.period)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        try:
+            # The lines still shown beside the refusal, when they can be.
+            renewal.quote = quote_renewal_order(subscription, on=clock.today(),
+                                                period=renewal.period)
+        except DomainError:
+            renewal.quote = None
+        return _renewal_refused(renewal, error, "lines")
+    return _to_order(subscription, order)
 
 
 @bp.post("/<int:subscription_id>/expiry-date")
