@@ -22,7 +22,7 @@ test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations
 	$(BIN)/pybabel compile -d portal/translations
 

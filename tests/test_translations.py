@@ -14,6 +14,14 @@ def _key(message_id):
     return tuple(message_id) if isinstance(message_id, list | tuple) else message_id
 
 
+def _entry(message):
+    """(context, msgid): one msgid has one translation per context (pgettext)."""
+    context = message.context
+    if isinstance(context, bytes):  # read_mo leaves the context undecoded
+        context = context.decode("utf-8")
+    return context, _key(message.id)
+
+
 def _translated(string) -> bool:
     if isinstance(string, list | tuple):
         return bool(string) and all(string)  # every plural form
@@ -23,14 +31,14 @@ def _translated(string) -> bool:
 def test_russian_catalogue_is_complete():
     with open(CATALOGUES / "ru" / "LC_MESSAGES" / "messages.po", "rb") as handle:
         catalog = read_po(handle)
-    missing = [m.id for m in catalog if m.id and (not _translated(m.string) or m.fuzzy)]
+    missing = [_entry(m) for m in catalog if m.id and (not _translated(m.string) or m.fuzzy)]
     assert missing == []
     assert len(catalog) > 200
 
 
 def test_compiled_catalogue_matches_the_source():
     with open(CATALOGUES / "ru" / "LC_MESSAGES" / "messages.po", "rb") as handle:
-        source = {_key(m.id): _key(m.string) for m in read_po(handle) if m.id}
+        source = {_entry(m): _key(m.string) for m in read_po(handle) if m.id}
     with open(CATALOGUES / "ru" / "LC_MESSAGES" / "messages.mo", "rb") as handle:
-        compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
+        compiled = {_entry(m): _key(m.string) for m in read_mo(handle) if m.id}
     assert compiled == source

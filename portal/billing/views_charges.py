@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup, escape
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import contains_eager
@@ -33,12 +34,13 @@ CLIENT_PAGE = "clients.client_detail"
 SUBSCRIPTION_PAGE = "subscriptions.detail"
 TRANSACTIONS_PER_PAGE = 50
 
+# 04a §2.1 «Плата за установку»; the plan's price field is «Стоимость установки» (05 §2.9).
 CHARGE_TYPE_LABELS = {
-    ChargeType.SETUP_FEE: _l("Setup fee"),
-    ChargeType.RENEWAL_FEE: _l("Renewal fee"),
-    ChargeType.TRANSFER_FEE: _l("Transfer fee"),
-    ChargeType.RECURRING_FEE: _l("Recurring fee"),
-    ChargeType.USAGE: _l("Resource usage"),
+    ChargeType.SETUP_FEE: lazy_pgettext("charge type", "Setup fee"),
+    ChargeType.RENEWAL_FEE: lazy_pgettext("charge type", "Renewal fee"),
+    ChargeType.TRANSFER_FEE: lazy_pgettext("charge type", "Transfer fee"),
+    ChargeType.RECURRING_FEE: lazy_pgettext("charge type", "Recurring fee"),
+    ChargeType.USAGE: lazy_pgettext("charge type", "Resource usage"),
 }
 
 

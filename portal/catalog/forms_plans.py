@@ -7,6 +7,7 @@ with a message tied to the field, so the panel and the API say the same thing.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -100,10 +101,13 @@ class PeriodForm(FlaskForm):
                                 default=DurationUnit.MONTH.value)
     published = BooleanField(_l("Published"))
     is_trial = BooleanField(_l("Trial"))
-    setup_fee = TextValue(_l("Setup fee"), default="0.00", validators=[Length(max=32)])
+    setup_fee = TextValue(lazy_pgettext("plan price", "Setup fee"), default="0.00",
+                          validators=[Length(max=32)])
     monthly_fee = TextValue(_l("Monthly fee"), default="0.00", validators=[Length(max=32)])
-    transfer_fee = TextValue(_l("Transfer fee"), default="0.00", validators=[Length(max=32)])
-    renewal_fee = TextValue(_l("Renewal fee"), default="0.00", validators=[Length(max=32)])
+    transfer_fee = TextValue(lazy_pgettext("plan price", "Transfer fee"), default="0.00",
+                             validators=[Length(max=32)])
+    renewal_fee = TextValue(lazy_pgettext("plan price", "Renewal fee"), default="0.00",
+                            validators=[Length(max=32)])
     description = TextAreaField(_l("Description"), validators=[Optional()])
 
     STRUCTURE = ("is_unlimited", "duration", "duration_unit", "published", "is_trial")
@@ -119,10 +123,12 @@ class ResourceForm(FlaskForm):
     minimum = TextValue(_l("Minimum"), default="0", validators=[Length(max=32)])
     unlimited = BooleanField(_l("Unlimited"))
     limit = TextValue(_l("Limit"), default="0", validators=[Length(max=32)])
-    setup_fee = TextValue(_l("Setup fee"), default="0.00", validators=[Length(max=32)])
+    setup_fee = TextValue(lazy_pgettext("plan price", "Setup fee"), default="0.00",
+                          validators=[Length(max=32)])
     overuse_fee = TextValue(_l("Overuse fee"), default="0.00", validators=[Length(max=32)])
     monthly_fee = TextValue(_l("Monthly fee"), default="0.00", validators=[Length(max=32)])
-    renewal_fee = TextValue(_l("Renewal fee"), default="0.00", validators=[Length(max=32)])
+    renewal_fee = TextValue(lazy_pgettext("plan price", "Renewal fee"), default="0.00",
+                            validators=[Length(max=32)])
     public = BooleanField(_l("Public"), default=True)
     priority = TextValue(_l("Priority"), default="0", validators=[Length(max=9)])
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
                         text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -245,10 +246,12 @@ class ClientStatus(enum.StrEnum):
     DELETED = "deleted"
 
 
-CLIENT_STATUS_LABELS = {ClientStatus.ACTIVE: _l("Active"),
-                        ClientStatus.ADMIN_BLOCKED: _l("Administrative block"),
-                        ClientStatus.FINANCIALLY_BLOCKED: _l("Financial block"),
-                        ClientStatus.DELETED: _l("Deleted")}
+CLIENT_STATUS_LABELS = {
+    ClientStatus.ACTIVE: lazy_pgettext("client status", "Active"),
+    ClientStatus.ADMIN_BLOCKED: lazy_pgettext("client status", "Administrative block"),
+    ClientStatus.FINANCIALLY_BLOCKED: lazy_pgettext("client status", "Financial block"),
+    ClientStatus.DELETED: lazy_pgettext("client status", "Deleted"),
+}
 
 
 class PostpayPermission(enum.StrEnum):
@@ -258,10 +261,12 @@ class PostpayPermission(enum.StrEnum):
     APPROVED = "approved"
 
 
-POSTPAY_PERMISSION_LABELS = {PostpayPermission.NOT_CHECKED: _l("Not checked"),
-                             PostpayPermission.PENDING: _l("Awaiting confirmation"),
-                             PostpayPermission.REJECTED: _l("Rejected"),
-                             PostpayPermission.APPROVED: _l("Approved")}
+POSTPAY_PERMISSION_LABELS = {
+    PostpayPermission.NOT_CHECKED: lazy_pgettext("postpay permission", "Not checked"),
+    PostpayPermission.PENDING: lazy_pgettext("postpay permission", "Awaiting confirmation"),
+    PostpayPermission.REJECTED: lazy_pgettext("postpay permission", "Rejected"),
+    PostpayPermission.APPROVED: lazy_pgettext("postpay permission", "Approved"),
+}
 
 
 class Client(db.Model):

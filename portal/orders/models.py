@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, Index, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,12 +51,12 @@ class OrderStatus(enum.StrEnum):
 
 
 ORDER_STATUS_LABELS = {
-    OrderStatus.WAITING_FOR_PAYMENT: _l("Waiting for payment"),
-    OrderStatus.WAITING_FOR_PROVISIONING: _l("Waiting for provisioning"),
-    OrderStatus.PROVISIONING: _l("Provisioning"),
-    OrderStatus.ACTIVATION_ERROR: _l("Activation error"),
-    OrderStatus.COMPLETED: _l("Completed"),
-    OrderStatus.CANCELLED: _l("Cancelled"),
+    OrderStatus.WAITING_FOR_PAYMENT: lazy_pgettext("order status", "Waiting for payment"),
+    OrderStatus.WAITING_FOR_PROVISIONING: lazy_pgettext("order status", "Waiting for provisioning"),
+    OrderStatus.PROVISIONING: lazy_pgettext("order status", "Provisioning"),
+    OrderStatus.ACTIVATION_ERROR: lazy_pgettext("order status", "Activation error"),
+    OrderStatus.COMPLETED: lazy_pgettext("order status", "Completed"),
+    OrderStatus.CANCELLED: lazy_pgettext("order status", "Cancelled"),
 }
 
 OPEN_ORDER_STATUSES = (OrderStatus.WAITING_FOR_PAYMENT, OrderStatus.WAITING_FOR_PROVISIONING,
@@ -196,13 +197,13 @@ class PaymentStatus(enum.StrEnum):
 
 
 PAYMENT_STATUS_LABELS = {
-    PaymentStatus.WAITING_FOR_PAYMENT: _l("Waiting for payment"),
-    PaymentStatus.OVERDUE: _l("Overdue"),
-    PaymentStatus.INVOICE_PREPARING: _l("Invoice being prepared"),
-    PaymentStatus.INVOICE_SENT: _l("Invoice sent"),
-    PaymentStatus.COMPLETED: _l("Completed"),
-    PaymentStatus.PAID_FROM_BALANCE: _l("Paid from balance"),
-    PaymentStatus.CANCELLED: _l("Cancelled"),
+    PaymentStatus.WAITING_FOR_PAYMENT: lazy_pgettext("payment status", "Waiting for payment"),
+    PaymentStatus.OVERDUE: lazy_pgettext("payment status", "Overdue"),
+    PaymentStatus.INVOICE_PREPARING: lazy_pgettext("payment status", "Invoice being prepared"),
+    PaymentStatus.INVOICE_SENT: lazy_pgettext("payment status", "Invoice sent"),
+    PaymentStatus.COMPLETED: lazy_pgettext("payment status", "Completed"),
+    PaymentStatus.PAID_FROM_BALANCE: lazy_pgettext("payment status", "Paid from balance"),
+    PaymentStatus.CANCELLED: lazy_pgettext("payment status", "Cancelled"),
 }
 
 FINAL_PAYMENT_STATUSES = (PaymentStatus.COMPLETED, PaymentStatus.PAID_FROM_BALANCE,
@@ -287,11 +288,11 @@ class TaskStatus(enum.StrEnum):
 
 
 TASK_STATUS_LABELS = {
-    TaskStatus.QUEUED: _l("Queued"),
-    TaskStatus.RUNNING: _l("Running"),
-    TaskStatus.FAILED: _l("Failed"),
-    TaskStatus.COMPLETED: _l("Completed"),
-    TaskStatus.CANCELLED: _l("Cancelled"),
+    TaskStatus.QUEUED: lazy_pgettext("task status", "Queued"),
+    TaskStatus.RUNNING: lazy_pgettext("task status", "Running"),
+    TaskStatus.FAILED: lazy_pgettext("task status", "Failed"),
+    TaskStatus.COMPLETED: lazy_pgettext("task status", "Completed"),
+    TaskStatus.CANCELLED: lazy_pgettext("task status", "Cancelled"),
 }
 
 
@@ -381,9 +382,10 @@ class ManualOperationStatus(enum.StrEnum):
 
 
 MANUAL_OPERATION_STATUS_LABELS = {
-    ManualOperationStatus.APPROVAL_REQUIRED: _l("Approval required"),
-    ManualOperationStatus.APPROVED: _l("Approved"),
-    ManualOperationStatus.DECLINED: _l("Declined"),
+    ManualOperationStatus.APPROVAL_REQUIRED:
+        lazy_pgettext("manual operation status", "Approval required"),
+    ManualOperationStatus.APPROVED: lazy_pgettext("manual operation status", "Approved"),
+    ManualOperationStatus.DECLINED: lazy_pgettext("manual operation status", "Declined"),
 }
 
 

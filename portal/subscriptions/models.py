@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,27 +43,31 @@ class SubscriptionStatus(enum.StrEnum):
     DELETED = "deleted"
 
 
+# Status words take their object's gender in Russian (подписка «Активная», клиент «Активен»),
+# so each object's statuses have their own message context.
 SUBSCRIPTION_STATUS_LABELS = {
-    SubscriptionStatus.NEW_ORDER: _l("New order"),
-    SubscriptionStatus.INSTALLING: _l("Installing"),
-    SubscriptionStatus.INSTALL_ERROR: _l("Installation error"),
-    SubscriptionStatus.ACTIVATING: _l("Activating"),
-    SubscriptionStatus.ACTIVATION_ERROR: _l("Activation error"),
-    SubscriptionStatus.ACTIVE: _l("Active"),
-    SubscriptionStatus.DELIVERED: _l("Delivered"),
-    SubscriptionStatus.UPDATING: _l("Updating"),
-    SubscriptionStatus.UPDATE_ERROR: _l("Update error"),
-    SubscriptionStatus.RENEWING: _l("Renewing"),
-    SubscriptionStatus.RENEWAL_ERROR: _l("Renewal error"),
-    SubscriptionStatus.AWAITING_MANUAL_APPROVAL: _l("Awaiting manual approval"),
-    SubscriptionStatus.PAYMENT_OVERDUE: _l("Payment overdue"),
-    SubscriptionStatus.STOPPING: _l("Stopping"),
-    SubscriptionStatus.STOP_FAILED: _l("Stop cannot be completed"),
-    SubscriptionStatus.STOPPED: _l("Stopped"),
-    SubscriptionStatus.BLOCKED: _l("Blocked"),
-    SubscriptionStatus.DELETING: _l("Deleting"),
-    SubscriptionStatus.DELETE_ERROR: _l("Deletion error"),
-    SubscriptionStatus.DELETED: _l("Deleted"),
+    SubscriptionStatus.NEW_ORDER: lazy_pgettext("subscription status", "New order"),
+    SubscriptionStatus.INSTALLING: lazy_pgettext("subscription status", "Installing"),
+    SubscriptionStatus.INSTALL_ERROR: lazy_pgettext("subscription status", "Installation error"),
+    SubscriptionStatus.ACTIVATING: lazy_pgettext("subscription status", "Activating"),
+    SubscriptionStatus.ACTIVATION_ERROR: lazy_pgettext("subscription status", "Activation error"),
+    SubscriptionStatus.ACTIVE: lazy_pgettext("subscription status", "Active"),
+    SubscriptionStatus.DELIVERED: lazy_pgettext("subscription status", "Delivered"),
+    SubscriptionStatus.UPDATING: lazy_pgettext("subscription status", "Updating"),
+    SubscriptionStatus.UPDATE_ERROR: lazy_pgettext("subscription status", "Update error"),
+    SubscriptionStatus.RENEWING: lazy_pgettext("subscription status", "Renewing"),
+    SubscriptionStatus.RENEWAL_ERROR: lazy_pgettext("subscription status", "Renewal error"),
+    SubscriptionStatus.AWAITING_MANUAL_APPROVAL:
+        lazy_pgettext("subscription status", "Awaiting manual approval"),
+    SubscriptionStatus.PAYMENT_OVERDUE: lazy_pgettext("subscription status", "Payment overdue"),
+    SubscriptionStatus.STOPPING: lazy_pgettext("subscription status", "Stopping"),
+    SubscriptionStatus.STOP_FAILED:
+        lazy_pgettext("subscription status", "Stop cannot be completed"),
+    SubscriptionStatus.STOPPED: lazy_pgettext("subscription status", "Stopped"),
+    SubscriptionStatus.BLOCKED: lazy_pgettext("subscription status", "Blocked"),
+    SubscriptionStatus.DELETING: lazy_pgettext("subscription status", "Deleting"),
+    SubscriptionStatus.DELETE_ERROR: lazy_pgettext("subscription status", "Deletion error"),
+    SubscriptionStatus.DELETED: lazy_pgettext("subscription status", "Deleted"),
 }
 
 # Statuses an operation is under way in; a block waits for the stable status (01 §3.2, A-7).
@@ -241,17 +246,20 @@ class ServiceInstanceStatus(enum.StrEnum):
 
 
 SERVICE_INSTANCE_STATUS_LABELS = {
-    ServiceInstanceStatus.PROVISIONING: _l("Provisioning"),
-    ServiceInstanceStatus.AWAITING_MANUAL: _l("Awaiting manual approval"),
-    ServiceInstanceStatus.ACTIVE: _l("Active"),
-    ServiceInstanceStatus.STOPPED: _l("Stopped"),
-    ServiceInstanceStatus.DELETED: _l("Deleted"),
-    ServiceInstanceStatus.PROVISIONING_ERROR: _l("Provisioning error"),
-    ServiceInstanceStatus.UPDATE_ERROR: _l("Update error"),
-    ServiceInstanceStatus.RENEW_ERROR: _l("Renewal error"),
-    ServiceInstanceStatus.STOP_ERROR: _l("Stop error"),
-    ServiceInstanceStatus.ACTIVATION_ERROR: _l("Activation error"),
-    ServiceInstanceStatus.DELETE_ERROR: _l("Deletion error"),
+    ServiceInstanceStatus.PROVISIONING: lazy_pgettext("service instance status", "Provisioning"),
+    ServiceInstanceStatus.AWAITING_MANUAL:
+        lazy_pgettext("service instance status", "Awaiting manual approval"),
+    ServiceInstanceStatus.ACTIVE: lazy_pgettext("service instance status", "Active"),
+    ServiceInstanceStatus.STOPPED: lazy_pgettext("service instance status", "Stopped"),
+    ServiceInstanceStatus.DELETED: lazy_pgettext("service instance status", "Deleted"),
+    ServiceInstanceStatus.PROVISIONING_ERROR:
+        lazy_pgettext("service instance status", "Provisioning error"),
+    ServiceInstanceStatus.UPDATE_ERROR: lazy_pgettext("service instance status", "Update error"),
+    ServiceInstanceStatus.RENEW_ERROR: lazy_pgettext("service instance status", "Renewal error"),
+    ServiceInstanceStatus.STOP_ERROR: lazy_pgettext("service instance status", "Stop error"),
+    ServiceInstanceStatus.ACTIVATION_ERROR:
+        lazy_pgettext("service instance status", "Activation error"),
+    ServiceInstanceStatus.DELETE_ERROR: lazy_pgettext("service instance status", "Deletion error"),
 }
 
 

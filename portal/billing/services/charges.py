@@ -9,6 +9,7 @@ from datetime import date
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from portal.billing.models import (Charge, ChargeStatus, ChargeType, RelatedOperation,
@@ -44,7 +45,8 @@ CHARGE_LABELS = {
     (RelatedOperation.RESOURCE_SWITCH, ChargeType.SETUP_FEE): _l("Resource switch (setup)"),
     (RelatedOperation.RESOURCE_SWITCH, ChargeType.RECURRING_FEE):
         _l("Resource switch (subscription fee)"),
-    (RelatedOperation.DOMAIN_TRANSFER, ChargeType.TRANSFER_FEE): _l("Transfer fee"),
+    (RelatedOperation.DOMAIN_TRANSFER, ChargeType.TRANSFER_FEE):
+        lazy_pgettext("charge type", "Transfer fee"),
 }
 
 

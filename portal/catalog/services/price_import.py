@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.catalog.models import (PRICE_FIELDS_PERIOD, PRICE_FIELDS_RESOURCE, BillingType, Plan,
@@ -42,10 +43,10 @@ COLUMNS = (
     ("plan_name", _l("Plan")),
     ("item_name", _l("Item")),
     ("currency", _l("Currency")),
-    ("setup_fee", _l("Setup fee")),
+    ("setup_fee", lazy_pgettext("plan price", "Setup fee")),
     ("monthly_fee", _l("Monthly fee")),
-    ("renewal_fee", _l("Renewal fee")),
-    ("transfer_fee", _l("Transfer fee")),
+    ("renewal_fee", lazy_pgettext("plan price", "Renewal fee")),
+    ("transfer_fee", lazy_pgettext("plan price", "Transfer fee")),
     ("overuse_fee", _l("Overuse fee")),
 )
 COLUMN_LABELS = dict(COLUMNS)
