@@ -41,6 +41,9 @@ def ensure_root(*, name: str, email: str, password: str, currency: str = "RUB",
     from portal.clients.services.setup import install_client_defaults  # noqa: PLC0415
 
     install_client_defaults(root)  # the standard client types with INN and the standard rule
+    from portal.notifications.defaults import install_default_notifications  # noqa: PLC0415
+
+    install_default_notifications(root)  # 09: the installed categories, templates, handlers
     if member is None:
         member = create_staff_member(root, email=email, name=name, role=Role.SYSTEM_ADMIN,
                                      password=password)

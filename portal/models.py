@@ -9,3 +9,5 @@ from portal.settings.models import *  # noqa: F403
 from portal.tenancy.models import *  # noqa: F403
 from portal.orders.models import *  # noqa: F403
 from portal.subscriptions.models import *  # noqa: F403
+from portal.notifications.models import *  # noqa: F403
+from portal.notifications.delivery_models import *  # noqa: F403

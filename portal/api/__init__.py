@@ -9,3 +9,4 @@ from portal.api import catalog, plans  # noqa: E402, F401
 from portal.api import clients  # noqa: E402, F401
 from portal.api import client_config  # noqa: E402, F401
 from portal.api import billing_ledger, orders, subscriptions  # noqa: E402, F401
+from portal.api import notifications  # noqa: E402, F401

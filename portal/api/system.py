@@ -14,6 +14,7 @@ from portal.core import jobs
 from portal.core.clock import clock
 from portal.core.models import Operation, TestClockState
 from portal.core.scheduler import run_due_days, run_periodic_jobs
+from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
 
 
@@ -111,14 +112,18 @@ def set_test_clock():
 def run_due_jobs():
     _test_mode_only()
     days = run_due_days(clock.today())
-    drained = jobs.drain()
-    # Retries and polls that became due may queue more work; settle it (bounded).
-    for _ in range(20):
-        more = run_periodic_jobs()
-        ran = jobs.drain()
-        drained += ran
-        if not more and not ran:
-            break
+    # The queued jobs run here as a worker runs them: outside any tenant's request (they load
+    # their objects by id, e.g. the notification dispatch finds the client's reseller).
+    with across_tenants():
+        drained = jobs.drain()
+        # Retries, polls and deferred notifications that became due may queue more work;
+        # settle it (bounded).
+        for _ in range(20):
+            more = run_periodic_jobs()
+            ran = jobs.drain()
+            drained += ran
+            if not more and not ran:
+                break
     return jsonify({"today": clock.today().isoformat(),
                     "daily_jobs": [{"job": name, "day": day} for name, day in days],
                     "queued_jobs_run": drained})

@@ -257,3 +257,6 @@ def change_password():
         return redirect(url_for("client_panel.settings"))
     return _settings_page(password_form=form, status=422)
 
+
+# The bell's and the notification settings' routes join this blueprint.
+from portal.client_panel import notification_views as _bell  # noqa: E402, F401

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -98,6 +98,31 @@ def joined(mapping: Mapping, text: str) -> JoinedDict:
     return JoinedDict(mapping, text)
 
 
+class JoinedList(tuple):  # noqa: SLOT001 - the instance keeps its text in __dict__
+    """A list printed as its documented joined form (09 LIQ-4: `order.charges`).
+
+    `{% for %}` walks the items; `.size`, `[0]`, `first` and the array filters work; and
+    `{{ order.charges }}` prints the joined text. Deliberately not a `list`: python-liquid
+    prints a list by concatenating its items (liquid/stringify.py) and never calls __str__.
+    """
+
+    def __new__(cls, items: Iterable, text: str):
+        instance = super().__new__(cls, items)
+        instance.text = str(text)
+        return instance
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"JoinedList({list(self)!r}, {self.text!r})"
+
+
+def joined_list(items: Iterable, text: str) -> JoinedList:
+    """Return a list that iterates as its items but prints as text (09 LIQ-4)."""
+    return JoinedList(items, text)
+
+
 # -- context data ---------------------------------------------------------------------------
 
 
@@ -118,6 +143,8 @@ def plain_data(value, *, _depth: int = 0):
         copied = {_plain_key(key): plain_data(item, _depth=_depth + 1)
                   for key, item in value.items()}
         return JoinedDict(copied, value.text) if isinstance(value, JoinedDict) else copied
+    if isinstance(value, JoinedList):
+        return JoinedList((plain_data(item, _depth=_depth + 1) for item in value), value.text)
     if isinstance(value, (list, tuple, set, frozenset)):
         return [plain_data(item, _depth=_depth + 1) for item in value]
     log.warning("notification template context: %s value dropped", type(value).__name__)
@@ -250,8 +277,9 @@ def _as_date(value, zone: ZoneInfo | None) -> date | None:
         pass
     else:
         return _as_date(parsed, zone)
-    # The manual's own formats: ДД.ММ.ГГГГ and dd/mm/yyyy (09 EX-32).
-    for pattern in ("%d.%m.%Y", "%d/%m/%Y"):
+    # The manual's own formats: ДД.ММ.ГГГГ, dd/mm/yyyy, and "DD.MM.YYYY HH:MM" in which the
+    # placeholder builder prints instants such as order.created_at (09 EX-32).
+    for pattern in ("%d.%m.%Y", "%d/%m/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"):
         try:
             return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a bare date
         except ValueError:

@@ -50,7 +50,7 @@ from portal.core.clock import clock
 from portal.core.money import round_money
 from portal.extensions import db
 from portal.notifications.event_types import event_type as get_event_type
-from portal.notifications.liquid_env import JoinedDict, joined
+from portal.notifications.liquid_env import JoinedDict, JoinedList, joined, joined_list
 from portal.notifications.number_words import amount_in_words
 from portal.orders.models import ManualOperation, Order, OrderStatus, OrderType, Payment
 from portal.subscriptions.models import PaymentModel, Subscription, SubscriptionStatus
@@ -59,6 +59,13 @@ ANY = ...
 
 # -- the schema (09 §2.9) ----------------------------------------------------------------------
 
+
+
+def manual_order_type(order_type) -> str:
+    """The manual's names of order types in rules and templates: "SalesOrder",
+    "RenewalOrder", "ProlongOrder", … (09 §2.10, x-ref 03)."""
+    return "".join(part.capitalize() for part in str(getattr(order_type, "value", order_type))
+                   .split("_"))
 
 def _fields(*names: str) -> dict:
     return dict.fromkeys(names)
@@ -305,9 +312,9 @@ def _locale(language: str) -> Locale:
         return Locale.parse("en")
 
 
-def _joined_items(items: list[dict], text_of, separator: str) -> JoinedDict:
-    # LIQ-4: a list printed joined; [0], [1]… and .size still reach the items.
-    return joined(dict(enumerate(items)), separator.join(text_of(item) for item in items))
+def _joined_items(items: list[dict], text_of, separator: str) -> JoinedList:
+    # LIQ-4: a list printed joined; {% for %}, [0], [1]… and .size still reach the items.
+    return joined_list(items, separator.join(text_of(item) for item in items))
 
 
 # -- links -------------------------------------------------------------------------------------
@@ -719,7 +726,7 @@ def _order(src: _Sources) -> dict:
     return {"order": {
         "id": order.id, "number": order.number,
         "status": _status(order.status, src.was.get("order.status")),
-        "created_at": _instant(order.created_at), "type": _text(order.order_type),
+        "created_at": _instant(order.created_at), "type": manual_order_type(order.order_type),
         "total": order.total,
         # LIQ-4: the charges joined with ".".
         "charges": _joined_items(charges, lambda c: c["name"], ". "),
@@ -899,7 +906,7 @@ def _payment(src: _Sources) -> dict:
                            for k, v in (resource.additional_params or {}).items()}
     subscriptions = {o.subscription_id: o.subscription for o in orders}
     due = payment.due_date or min((o.expires_on for o in orders if o.expires_on), default=None)
-    order_values = [{"id": o.id, "number": o.number, "type": _text(o.order_type),
+    order_values = [{"id": o.id, "number": o.number, "type": manual_order_type(o.order_type),
                      "total": o.total, "status": _status(o.status)} for o in orders]
     charge_values = [_charge_values(c, name=charge_name(c, charges, language=src.language))
                      for c in charges]
@@ -1148,7 +1155,7 @@ def _check_plain(value, path: str = "") -> None:
     if isinstance(value, Mapping):
         for key, item in value.items():
             _check_plain(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
+    elif isinstance(value, list | JoinedList):
         for index, item in enumerate(value):
             _check_plain(item, f"{path}[{index}]")
     elif not isinstance(value, _PLAIN) or isinstance(value, float):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 
 
@@ -58,6 +58,19 @@ MENU = (
                  "catalog.list_provisioning_rules", "provisioning_rules.view"),
         MenuItem("services", _l("Services"), "catalog.list_services", "services.view"),
     )),
+    # 09 §5.0; the log and the SMS gateways are built beside the other notification pages.
+    MenuBlock(_l("Notifications"), (
+        MenuItem("notification_categories", _l("Notification categories"),
+                 "notifications.list_categories", "notification_categories.view"),
+        MenuItem("notification_events", _l("Notification events"),
+                 "notifications.list_handlers", "notification_events.view"),
+        MenuItem("notification_templates", _l("Notification templates"),
+                 "notifications.list_templates", "notification_templates.view"),
+        MenuItem("notification_log", _l("Notification log"), "notifications.log_list",
+                 "notification_log.view"),
+        MenuItem("sms_gateways", _l("SMS gateways"), "notifications.sms_gateways",
+                 "sms_gateways.view"),
+    )),
     MenuBlock(_l("Configuration"), (
         MenuItem("system_settings", _l("System settings"), "settings.system", "system_settings.view"),
         MenuItem("security_settings", _l("Security settings"), "settings.security",
@@ -84,4 +97,7 @@ def menu_for(principal) -> list[tuple[object, list[MenuItem]]]:
 
 
 def all_menu_items() -> list[MenuItem]:
-    return [item for block in MENU for item in block.items]
+    """Every item whose page this app has (a slot for a page not built yet stays out)."""
+    endpoints = current_app.view_functions if has_app_context() else None
+    return [item for block in MENU for item in block.items
+            if endpoints is None or item.endpoint in endpoints]

@@ -64,6 +64,10 @@ class SystemSettings(db.Model):
     privacy_policy_url: Mapped[str] = mapped_column(String(500), default="")
     require_terms_consent: Mapped[bool] = mapped_column(default=False)
     terms_url: Mapped[str] = mapped_column(String(500), default="")
+    # 09 SMS-3 "SMS-шлюз": the reseller's own gateway or an ancestor's; empty = the
+    # nearest ancestor's choice.
+    sms_gateway_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sms_gateways.id", ondelete="SET NULL"))
 
     def mask_for(self, document_type: DocumentType) -> str:
         return (self.number_masks or {}).get(document_type.value) or DEFAULT_MASKS[document_type]

@@ -286,6 +286,22 @@ def test_sign_out_ends_the_session_server_side(app, db, acme, browser):
     assert replay.get("/client/").status_code == 302
 
 
+def _bell_message(client):
+    """An in-panel message of the client's owner (the bell's routes name one)."""
+    from portal.core.clock import clock
+    from portal.extensions import db
+    from portal.notifications.delivery_models import Notification, NotificationStatus
+    from portal.notifications.models import TemplateType
+
+    message = Notification(reseller_id=client.reseller_id, client_id=client.id,
+                           user_id=client.owner.id, event_type="subscription_changed",
+                           channel=TemplateType.CLIENT_PANEL, recipient=str(client.owner.id),
+                           status=NotificationStatus.SENT, created_at=clock.now())
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
 # Pages anyone may open; every other client-panel page needs a signed-in user.
 PUBLIC = {"client_panel.login", "client_panel.logout", "client_panel.forgot_password",
           "client_panel.reset_password", "client_panel.set_password", "client_panel.enter"}
@@ -293,12 +309,14 @@ PUBLIC = {"client_panel.login", "client_panel.logout", "client_panel.forgot_pass
 
 def test_every_other_client_panel_page_needs_a_signed_in_user(app, db, acme, browser):
     stranger = make_client(acme)
+    message = _bell_message(stranger)
     db.session.commit()
     checked = 0
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("client_panel.") or rule.endpoint in PUBLIC:
             continue
         path = rule.rule.replace("<int:client_id>", str(stranger.id))
+        path = path.replace("<int:notification_id>", str(message.id))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             data = {}
             if method == "POST":

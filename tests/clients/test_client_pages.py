@@ -47,12 +47,15 @@ def has_error(html: str, field: str) -> bool:
 
 
 def queued_invitations(app) -> int:
+    """"Клиент создан" events queued with the new owner's set-password link (09 §2.9.2)."""
     backend = app.extensions["portal_jobs"]
     if hasattr(backend, "pending"):
-        jobs = [path for path, _args in list(backend.pending.queue)]
+        queued = [(path, args) for path, args in list(backend.pending.queue)]
     else:
-        jobs = [job.args[0] for job in backend.queue("mail").jobs]
-    return sum(1 for path in jobs if path.endswith("send_user_link_mail_job"))
+        queued = [(job.args[0], job.args[1]) for job in backend.queue("mail").jobs]
+    return sum(1 for path, args in queued if path.endswith("dispatch_event")
+               and args[0] == "account_created"
+               and (args[2] or {}).get("account.owner_reset_password_url"))
 
 
 def count_clients(db) -> int:

@@ -1,4 +1,5 @@
-"""The new owner's invitation: an e-mail with a set-password link that works once (01 R-CL-7)."""
+"""The new owner's invitation: the "Клиент создан" e-mail (09 TRG-4) carries a set-password link
+that works once (01 R-CL-7, 09 §2.9.2 account.owner_reset_password_url)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,14 @@ def test_the_owner_gets_a_link_to_set_the_password(app, db, reseller, smtp_serve
     assert owner.password_hash == "" and pending_invitation(owner)
     db.session.commit()
     jobs.drain()
-    [message] = smtp_server.messages
-    assert message["To"] == "boss@example.com"
-    assert "Acme Cloud" in message["Subject"]
-    body = message.get_body(preferencelist=("plain",)).get_content()
+    # "Клиент создан" and, as on every creation, "Порог … изменен" (09 TRG-5).
+    messages = smtp_server.wait_for(2)
+    assert [m["To"] for m in messages] == ["boss@example.com"] * 2
+    [message] = [m for m in messages if "/password/set/" in _text(m)]
+    assert "Acme" in message["Subject"]  # the owning reseller's copy of the template
+    body = _text(message)
     assert "Рога и копыта" in body
-    assert re.search(r"/client/password/set/\S+", body).group(0).endswith(links["raw"])
+    assert re.search(r"/client/password/set/[\w-]+", body).group(0).endswith(links["raw"])
 
     complete_user_token(reseller, raw_token=links["raw"], password="Owner-pass-2026")
     assert verify_password(owner.password_hash, "Owner-pass-2026")
@@ -51,8 +54,17 @@ def test_the_owner_gets_a_link_to_set_the_password(app, db, reseller, smtp_serve
 
 
 def test_an_existing_owner_gets_no_invitation(app, db, reseller, smtp_server):
-    first = make_client(reseller, owner_email="boss@example.com")
-    make_client(reseller, owner_user_id=first.owner.id, invitation_link=lambda raw: raw)
+    first = make_client(reseller, owner_email="boss@example.com", primary_name="Первый")
+    make_client(reseller, owner_user_id=first.owner.id, primary_name="Второй",
+                invitation_link=lambda raw: f"http://acme.localhost/client/password/set/{raw}")
     db.session.commit()
     jobs.drain()
-    assert smtp_server.messages == []
+    # Both clients' mails arrive ("Клиент создан", "Порог … изменен"); none has a link.
+    messages = smtp_server.wait_for(4)
+    assert [m["To"] for m in messages] == ["boss@example.com"] * 4
+    assert sum("Второй" in _text(m) for m in messages) == 2
+    assert not any("/password/set/" in _text(m) for m in messages)
+
+
+def _text(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()

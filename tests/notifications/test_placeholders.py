@@ -17,7 +17,7 @@ from portal.core.clock import clock
 from portal.extensions import db as database
 from portal.notifications.event_types import (CATEGORY_KEYS, DEFAULT_CATEGORIES, EVENT_TYPES,
                                               available_event_types, event_type)
-from portal.notifications.liquid_env import JoinedDict, render_template
+from portal.notifications.liquid_env import JoinedDict, JoinedList, render_template
 from portal.notifications.liquid_validation import validate_template
 from portal.notifications.placeholders import (GROUPS, ContextError, build_context,
                                                charge_name, fake_context, sample_context,
@@ -63,7 +63,7 @@ def walk(value, path="ctx"):
     if isinstance(value, Mapping):
         for key, item in value.items():
             yield from walk(item, f"{path}.{key}")
-    elif isinstance(value, list):
+    elif isinstance(value, list | JoinedList):
         for index, item in enumerate(value):
             yield from walk(item, f"{path}[{index}]")
     else:
@@ -75,11 +75,11 @@ def assert_plain(context):
         assert leaf is None or type(leaf) in (str, bool, int, Decimal, date), (path, leaf)
         assert not hasattr(leaf, "_sa_instance_state"), path
     for path, node in _containers(context):
-        assert type(node) in (dict, list, JoinedDict), (path, type(node))
+        assert type(node) in (dict, list, JoinedDict, JoinedList), (path, type(node))
 
 
 def _containers(value, path="ctx"):
-    if isinstance(value, (Mapping, list)):
+    if isinstance(value, (Mapping, list, JoinedList)):
         yield path, value
         items = value.items() if isinstance(value, Mapping) else enumerate(value)
         for key, item in items:

@@ -32,6 +32,8 @@ def run_jobs(app, db):
         ran = 0
         while not backend.pending.empty():
             path, args = backend.pending.get_nowait()
+            if path.startswith("portal.notifications."):
+                continue  # the set-up's notification events (tests/notifications has them)
             module_name, name = path.rsplit(".", 1)
             getattr(importlib.import_module(module_name), name)(*args)
             ran += 1
@@ -68,6 +70,8 @@ def test_a_task_is_queued_per_service_and_runs_after_the_commit(db, run_jobs):
 
 def test_the_real_worker_path_runs_the_task(app, db):
     subscription, order = make_provisioning_subscription()
+    db.session.commit()
+    app.extensions["portal_jobs"].pending.queue.clear()  # the set-up's notification events
     task, = request_provisioning(subscription, TaskAction.INSTALL, order=order)
     task_id, order_id = task.id, order.id
     db.session.commit()

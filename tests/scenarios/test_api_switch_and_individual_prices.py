@@ -56,7 +56,7 @@ def test_switch_refunds_the_rest_of_the_old_plan_and_charges_the_new_one_for_it(
              for line in switch["lines"]]
     assert lines == [("refund", "1", "0.838", "-58.66"), ("recurring", "1", "0.838", "3.35"),
                      ("recurring", "4", "0.838", "50.28")]
-    assert switch["lines"][0]["description"].startswith("Refund from subscription")
+    assert switch["lines"][0]["description"].startswith("Возврат с подписки")  # operator language
 
     rows = story.charges(subscription_id=subscription_id)
     used = [r for r in rows if r[0] == "closed" and r[1] == "2026-12-01"]

@@ -371,7 +371,7 @@ def test_switch_quote_refunds_the_rest_and_submit_creates_the_switch_order(
     assert f'name="res-{users}" id="res-{users}" value="5"' in html
     refund = [unescaped(cell(html, "switch-line", "refund", c))
               for c in ("description", "quantity", "period", "amount")]
-    assert refund == ['Refund from subscription "Tw_Switch1"', "1", "0.838", "-58.66"]
+    assert refund == ['Возврат с подписки "Tw_Switch1"', "1", "0.838", "-58.66"]
     assert [unescaped(cell(html, "switch-line", "1", c)) for c in ("quantity", "amount")] \
         == ["1", "3.35"]
     assert [unescaped(cell(html, "switch-line", "2", c))

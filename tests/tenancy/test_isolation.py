@@ -20,7 +20,8 @@ ARGUMENTS = {"reseller_id", "member_id", "token_id", "operation_id", "rule_id",
              "product_id", "item_id", "plan_id", "period_id", "resource_id", "client_id",
              "user_id", "client_type_id", "parameter_id", "group_id", "comment_id",
              "order_id", "payment_id", "subscription_id", "task_id", "manual_operation_id",
-             "charge_id", "transaction_id"}
+             "charge_id", "transaction_id", "notification_id", "template_id", "handler_id",
+             "gateway_id"}
 # Routes whose arguments are not object ids.
 NON_OBJECT_ARGUMENTS = {"filename", "code", "token", "kind", "list_key"}
 
@@ -50,6 +51,7 @@ def tree(app, db):
         foreign[owner.slug].update(_catalogue(owner))
         foreign[owner.slug].update(_clients(owner, member))
         foreign[owner.slug].update(_ordering(owner))
+        foreign[owner.slug].update(_notifications(owner))
     return {"root": root, "a": a, "a1": a1, "b": b, "a_admin": a_admin, "foreign": foreign}
 
 
@@ -113,10 +115,43 @@ def _ordering(owner) -> dict:
     database.session.flush()
     charge = database.session.query(Charge).filter_by(order_id=order.id).first()
     transaction = database.session.query(Transaction).filter_by(client_id=client.id).first()
+    notification = _panel_notification(client)
     return {"order_id": order.id, "payment_id": order.payment_id,
             "subscription_id": order.subscription_id, "task_id": task.id,
             "manual_operation_id": operation.id, "charge_id": charge.id,
-            "transaction_id": transaction.id}
+            "transaction_id": transaction.id, "notification_id": notification.id}
+
+
+def _notifications(owner) -> dict:
+    """The owner's notification category, template and handler (its copies of the installed
+    set) and an SMS gateway of its own."""
+    from portal.notifications.models import (NotificationCategory, NotificationEvent,
+                                             NotificationTemplate)
+    from portal.notifications.services.sms_gateways import create_sms_gateway
+
+    def first(model):
+        return database.session.query(model).filter_by(reseller_id=owner.id).order_by(
+            model.id).first().id
+
+    gateway = create_sms_gateway(owner, name="Gateway", module="simulated")
+    return {"notification_category_id": first(NotificationCategory),
+            "template_id": first(NotificationTemplate), "handler_id": first(NotificationEvent),
+            "gateway_id": gateway.id}
+
+
+def _panel_notification(client):
+    """A client-panel message for the client's owner (the client panel's bell)."""
+    from portal.notifications.delivery_models import Notification, NotificationStatus
+    from portal.notifications.models import TemplateType
+
+    notification = Notification(
+        reseller_id=client.reseller_id, client_id=client.id, user_id=client.owner.id,
+        event_type="subscription_changed", channel=TemplateType.CLIENT_PANEL,
+        recipient=str(client.owner.id), subject="Hello", status=NotificationStatus.SENT,
+        created_at=clock.now())
+    database.session.add(notification)
+    database.session.flush()
+    return notification
 
 
 def object_rules(app, prefix_filter):
@@ -137,7 +172,9 @@ def fill(rule, values) -> str:
         name = match.group(1)
         # Two kinds of object share these argument names; the path says which one it is.
         if name == "category_id":
-            name = "plan_category_id" if "plan-categories" in rule.rule else "product_category_id"
+            name = ("notification_category_id" if "notification" in rule.rule
+                    else "plan_category_id" if "plan-categories" in rule.rule
+                    else "product_category_id")
         elif name == "rule_id" and "service-rules" in rule.rule:
             name = "service_rule_id"
         elif name == "resource_id":

@@ -11,15 +11,17 @@ from portal.accounts.auth import hash_token, new_token, security_settings_for
 from portal.accounts.models import PasswordResetToken, StaffMember, StaffStatus
 from portal.accounts.services.errors import AccountsError
 from portal.accounts.services.staff import end_sessions, set_staff_password
-from portal.core import audit, jobs
+from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
+from portal.notifications.events import emit
 
 INVALID_LINK = _l("This password reset link is invalid, has expired or was already used.")
 
 
 def request_password_reset(reseller, *, email: str, link_for) -> PasswordResetToken | None:
-    """Mail a reset link if the e-mail is a staff member of this panel; silent otherwise.
+    """Send a reset link if the e-mail is a staff member of this panel; silent otherwise. The
+    link travels in "Запрос сброса пароля менеджера" (09 TRG-13).
 
     link_for(token) builds the absolute URL of the reset page on the reseller's host.
     """
@@ -36,9 +38,8 @@ def request_password_reset(reseller, *, email: str, link_for) -> PasswordResetTo
     db.session.add(token)
     db.session.flush()
     audit.log(member, "accounts.staff.password_reset_requested")
-    from portal.accounts.jobs import send_password_reset_mail_job  # noqa: PLC0415
-
-    jobs.enqueue_after_commit(send_password_reset_mail_job, token.id, link_for(raw), queue="mail")
+    emit("manager_password_reset_request", reseller=reseller, staff_member=member,
+         extra={"token": raw, "reset_password_url": link_for(raw)})
     return token
 
 

@@ -14,6 +14,7 @@ from portal.core.clock import clock
 from portal.core.money import to_decimal
 from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
+from portal.notifications.events import emit
 
 ZERO = Decimal("0")
 
@@ -33,7 +34,10 @@ def post_transaction(client: Client, change, *, kind: TransactionKind, descripti
                      currency: str, charge: Charge | None = None, payment=None) -> Transaction:
     """Move the balance by `change` and record it. The caller holds lock_client(client)."""
     change = to_decimal(change)
-    client.balance = (client.balance or ZERO) + change
+    before = client.balance or ZERO
+    client.balance = before + change
+    if change < 0 and client.balance <= 0:
+        notify_low_balance(client, before)
     row = Transaction(reseller_id=client.reseller_id, client_id=client.id, kind=kind,
                       change=change, balance_after=client.balance, currency=currency,
                       description=description,
@@ -43,6 +47,25 @@ def post_transaction(client: Client, change, *, kind: TransactionKind, descripti
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def notify_low_balance(client, before: Decimal) -> None:
+    """09 TRG-8 at a balance change that left `client` (a Client, or anything with its id) at 0
+    or below (A-46: account.regular_sending false), once per client and transaction however
+    many charges the operation closes."""
+    pending = db.session.info.get("portal_after_commit")
+    queue, sent = db.session.info.get("portal_low_balance", (None, {}))
+    if queue is not pending:
+        sent = {}  # a new transaction: what was queued for the last one is gone
+    entry = sent.get(client.id)
+    # An earlier emit stands unless its savepoint was rolled back (then its entry is gone).
+    if entry is not None and any(queued is entry for queued in pending):
+        return
+    emit("low_balance", client=client, extra={"account.regular_sending": "false"},
+         was={"account.balance": before})
+    pending = db.session.info["portal_after_commit"]
+    sent[client.id] = pending[-1]
+    db.session.info["portal_low_balance"] = (pending, sent)
 
 
 def blocked_amount_of(client: Client) -> Decimal:

@@ -23,6 +23,7 @@ from portal.clients.services.users import (EMAIL_RE, attach_user, create_user, n
 from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
+from portal.notifications.events import emit
 
 NAME_FIELDS = ("first_name", "middle_name", "last_name", "primary_name")
 CONTACT_FIELDS = ("country", "region", "city", "street", "house", "premises", "postal_code",
@@ -193,10 +194,15 @@ def create_client(reseller, *, client_type_id, service_rule_id, owner: dict | No
     audit.log(client, "clients.client.created", actor=actor,
               changes=audit.diff({}, audit.snapshot(client, LOGGED_FIELDS)),
               data={"owner_user_id": owner_user.id})
+    extra = None
     if new_owner and invitation_link is not None:
         from portal.clients.services.user_tokens import issue_invitation  # noqa: PLC0415
 
-        issue_invitation(owner_user, client, link_for=invitation_link)
+        # 09 §2.9.2: the "Клиент создан" mail carries the owner's one-time set-password link.
+        _token, link = issue_invitation(owner_user, link_for=invitation_link)
+        extra = {"account.owner_reset_password_url": link}
+    emit("account_created", client=client, user=owner_user, extra=extra)
+    emit("credit_hold_threshold_changed", client=client)  # 09 TRG-5: also on creation
     return client
 
 
@@ -280,6 +286,7 @@ def update_client(client: Client, *, actor=None, parameters: dict | None = None,
             entity_id=client.id, creating=client_type.id != client.client_type_id)
     threshold_before = effective_block_threshold(client)
     limit_before = effective_credit_limit(client)
+    manager_before = client.manager_id
     before = audit.snapshot(client, LOGGED_FIELDS)
     for key, value in changes.items():
         setattr(client, key, value)
@@ -292,10 +299,13 @@ def update_client(client: Client, *, actor=None, parameters: dict | None = None,
     diff = {**audit.diff(before, audit.snapshot(client, LOGGED_FIELDS)), **parameter_changes}
     if diff:
         audit.log(client, "clients.client.updated", actor=actor, changes=diff)
+    if client.manager_id is not None and client.manager_id != manager_before:
+        emit("account_manager_changed", client=client)  # 09 TRG-6: changed or assigned
     if effective_block_threshold(client) != threshold_before:
         audit.log(client, "clients.client.block_threshold_changed", actor=actor,
                   changes={"block_threshold": [str(threshold_before),
                                                str(effective_block_threshold(client))]})
+        emit("credit_hold_threshold_changed", client=client)  # 09 TRG-5
         for evaluate in hooks.FINANCIAL_BLOCK_EVALUATORS:
             evaluate(client, actor=actor)
     if effective_credit_limit(client) != limit_before:
@@ -319,8 +329,10 @@ def block_client(client: Client, *, actor=None) -> Client:
     if client.status not in OPEN_STATUSES:
         raise ClientsError(_l("Only an active or financially blocked client can be blocked."),
                            status=409, code="conflict")
+    was = client.status
     _set_status(client, ClientStatus.ADMIN_BLOCKED, actor=actor,
                 action="clients.client.admin_blocked")
+    emit("account_changed", client=client, was={"account.status": was.value})  # 09 TRG-3
     for step in hooks.ADMIN_BLOCK_STEPS:
         step(client, blocked=True, actor=actor)
     return client
@@ -333,6 +345,8 @@ def unblock_client(client: Client, *, actor=None) -> Client:
         raise ClientsError(_l("The client is not administratively blocked."), status=409,
                            code="conflict")
     _set_status(client, ClientStatus.ACTIVE, actor=actor, action="clients.client.unblocked")
+    emit("account_changed", client=client,
+         was={"account.status": ClientStatus.ADMIN_BLOCKED.value})  # 09 TRG-3
     for step in hooks.ADMIN_BLOCK_STEPS:
         step(client, blocked=False, actor=actor)
     for evaluate in hooks.FINANCIAL_BLOCK_EVALUATORS:

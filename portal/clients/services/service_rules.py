@@ -13,11 +13,13 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from portal.clients.models import (RULE_COLORS, Client, PaymentModel, ServiceRule, StopMethod)
+from portal.clients.models import (RULE_COLORS, Client, ClientStatus, PaymentModel, ServiceRule,
+                                   StopMethod)
 from portal.clients.services.defaults import make_only_default
 from portal.clients.services.errors import ClientsError
 from portal.core import audit
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.tenancy.models import Reseller, SettingsMode
 
 KEY_RE = re.compile(r"^[a-z0-9_]+$")
@@ -178,6 +180,12 @@ def update_service_rule(rule: ServiceRule, *, actor=None, **fields) -> ServiceRu
     changes = audit.diff(before, audit.snapshot(rule, RULE_FIELDS))
     if changes:
         audit.log(rule, "clients.service_rule.updated", actor=actor, changes=changes)
+    if "block_threshold" in changes:
+        # 09 TRG-5: every client whose threshold is the rule's has a new one.
+        for client in db.session.scalars(select(Client).where(
+                Client.reseller_id == rule.reseller_id, Client.service_rule_id == rule.id,
+                Client.block_threshold.is_(None), Client.status != ClientStatus.DELETED)):
+            emit("credit_hold_threshold_changed", client=client)
     return rule
 
 

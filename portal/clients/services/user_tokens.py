@@ -1,5 +1,6 @@
 """E-mailed single-use links of client-panel users: the new owner's invitation to set a password,
-and password recovery (01 R-CL-7, §3.8). The notifications issue turns these mails into events."""
+and password recovery (01 R-CL-7, §3.8). The links travel in notification events (09 §2.9.2,
+§2.9.15), whose templates the reseller edits."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from sqlalchemy import func, select, update
 from portal.accounts.auth import hash_token, new_token, security_settings_for
 from portal.clients.models import User, UserSession, UserStatus, UserToken
 from portal.clients.services.errors import ClientsError
-from portal.core import audit, jobs
+from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
+from portal.notifications.events import emit
 
 INVALID_LINK = _l("This link is invalid, has expired or was already used.")
 INVITATION_DAYS = 7
@@ -31,18 +33,20 @@ def _issue(user: User, purpose: str, lifetime: timedelta) -> tuple[UserToken, st
     return token, raw
 
 
-def issue_invitation(user: User, client, *, link_for) -> UserToken:
-    """Mail the new owner a link to set the password (01 R-CL-7); valid for a week."""
+def issue_invitation(user: User, *, link_for) -> tuple[UserToken, str]:
+    """The new owner's link to set the password (01 R-CL-7), valid for a week: the token and
+    the URL link_for(raw) gives. The "Клиент создан" notification mails it (09 §2.9.2)."""
     token, raw = _issue(user, INVITATION, timedelta(days=INVITATION_DAYS))
-    from portal.clients.jobs import send_user_link_mail_job  # noqa: PLC0415
-
-    jobs.enqueue_after_commit(send_user_link_mail_job, token.id, link_for(raw),
-                              client.name if client is not None else "", queue="mail")
-    return token
+    return token, link_for(raw)
 
 
-def request_user_password_reset(reseller, *, email: str, link_for) -> UserToken | None:
-    """Mail a reset link when the e-mail is an active user of this reseller; silent otherwise."""
+def request_user_password_reset(reseller, *, email: str, link_for,
+                                by_staff: bool = False) -> UserToken | None:
+    """Send a reset link when the e-mail is an active user of this reseller; silent otherwise.
+
+    The user asking in the client panel gets "Запрос сброса пароля" (09 TRG-12); a link staff
+    send from the operator panel is "Запрос на сброс пароля при создании пользователя"
+    (TRG-32: the user was created there)."""
     user = db.session.scalar(select(User).where(
         User.reseller_id == reseller.id, User.email == (email or "").strip().lower()))
     if user is None or user.status != UserStatus.ACTIVE:
@@ -50,11 +54,19 @@ def request_user_password_reset(reseller, *, email: str, link_for) -> UserToken 
     minutes = security_settings_for(reseller).reset_link_valid_minutes
     token, raw = _issue(user, RESET, timedelta(minutes=minutes))
     audit.log(user, "clients.user.password_reset_requested", label=user.email)
-    from portal.clients.jobs import send_user_link_mail_job  # noqa: PLC0415
-
-    jobs.enqueue_after_commit(send_user_link_mail_job, token.id, link_for(raw), "",
-                              queue="mail")
+    extra = {"token": raw, "reset_password_url": link_for(raw)}
+    if by_staff:
+        emit("user_created_password_reset", reseller=reseller, user=user,
+             client=_first_client(user), extra=extra)
+    else:
+        emit("password_reset_request", reseller=reseller, user=user, extra=extra)
     return token
+
+
+def _first_client(user: User):
+    """The client the user belongs to for account.* (the owned one first), if any."""
+    memberships = sorted(user.memberships, key=lambda m: (m.access_level != "owner", m.id))
+    return memberships[0].client if memberships else None
 
 
 def find_user_token(reseller, raw: str, purpose: str | None = None) -> UserToken:

@@ -330,7 +330,8 @@ def send_user_reset_link(user_id):
     def apply():
         sent.append(request_user_password_reset(
             reseller, email=user.email,
-            link_for=lambda raw: client_panel_url(reseller, RESET_ENDPOINT, token=raw)))
+            link_for=lambda raw: client_panel_url(reseller, RESET_ENDPOINT, token=raw),
+            by_staff=True))
         if sent[0] is None:
             raise ClientsError(_l("The user is deactivated; no link is sent."),
                                status=409, code="conflict")

@@ -14,6 +14,7 @@ from portal.catalog.models import Connector as ConnectorKind
 from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.orders.connectors.base import (Connector, ConnectorError, PollResult, Submission,
                                            register_connector)
 from portal.orders.models import (ManualOperation, ManualOperationStatus, ManualOperationType,
@@ -85,6 +86,7 @@ class ManualConnector(Connector):
         db.session.flush()
         audit.log(operation, "orders.manual_operation.created", label=operation.description,
                   data={"task_id": task.id, "type": operation.operation_type.value})
+        emit("manual_operation", manual_operation=operation)  # 09 TRG-9: created
         return Submission(request_id=str(operation.id), done=False,
                           ready_at=clock.now() + POLL_INTERVAL, awaiting_approval=True)
 

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core import audit
 from portal.core.clock import clock
+from portal.notifications.events import emit
 from portal.orders.models import (ManualOperation, ManualOperationStatus, ManualOperationType,
                                   TaskAction, TaskStatus)
 from portal.orders.services.errors import OrderError
@@ -30,6 +31,7 @@ def approve_manual_operation(operation: ManualOperation, *, actor) -> ManualOper
     operation.decided_at = clock.now()
     audit.log(operation, "orders.manual_operation.approved", actor=actor,
               label=operation.description)
+    emit("manual_operation", manual_operation=operation)  # 09 TRG-9: approved
     _finish_task(operation)
     _continue_subscription_operation(operation, actor=actor)
     return operation
@@ -45,6 +47,7 @@ def decline_manual_operation(operation: ManualOperation, *, actor,
     audit.log(operation, "orders.manual_operation.declined", actor=actor,
               label=operation.description,
               data={"comment": operation.comment} if operation.comment else None)
+    emit("manual_operation", manual_operation=operation)  # 09 TRG-9: rejected
     _finish_task(operation)
     return operation
 

@@ -2,7 +2,8 @@
 clients — close the charges whose close date has come (set-based), cancel expired unpaid
 orders, create renewal orders at the renewal point and pay them from the balance on the expiry
 day, stop unpaid subscriptions after the unpaid-stop period and delete them after the block
-period, and run the negative-balance period of the financial block.
+period, and run the negative-balance period of the financial block. A stage after closing is
+skipped for the whole day when a day-level check finds none of its work.
 
 A chunk's work and its done mark commit together; an interrupted day resumes with the chunks
 not done, so it ends with the same ledger as an uninterrupted run. Running a day twice does
@@ -15,7 +16,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.billing.models import BillingChunk, Charge, ChargeStatus, Transaction
@@ -31,10 +32,11 @@ from portal.extensions import db
 from portal.orders.models import (OPEN_ORDER_STATUSES, Order, OrderStatus, OrderType,
                                   PaymentStatus, TaskAction)
 from portal.subscriptions.models import PaymentModel, Subscription, SubscriptionStatus
+from portal.subscriptions.services.notices import notify_status_change
 
 log = logging.getLogger(__name__)
 S = SubscriptionStatus
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 5000  # larger chunks measured no faster on SQLite, and hold locks longer
 LAST_ID = 2**31 - 1
 # Test seam: fn(chunk) runs after each chunk commits (the kill-midway test raises here).
 AFTER_CHUNK: list[Callable[[BillingChunk], None]] = []
@@ -48,13 +50,17 @@ class BillingDayIncomplete(Exception):
 
 def ensure_chunks(on: date, *, chunk_size: int = CHUNK_SIZE) -> None:
     """Cut the clients into id ranges for day `on`, once (the unique key decides races)."""
-    exists = db.session.scalar(select(func.count(BillingChunk.id)).where(
-        BillingChunk.run_on == on))
-    if exists:
+    if db.session.scalar(select(func.count(BillingChunk.id)).where(BillingChunk.run_on == on)):
         return
+    # Only each chunk's first id leaves the database: one primary-key step per chunk.
+    bounds = []
     with across_tenants():
-        ids = list(db.session.scalars(select(Client.id).order_by(Client.id)))
-    bounds = [ids[i] for i in range(0, len(ids), chunk_size)] or [0]
+        first = db.session.scalar(select(func.min(Client.id)))
+        while first is not None:
+            bounds.append(first)
+            first = db.session.scalar(select(Client.id).where(Client.id > first)
+                                      .order_by(Client.id).offset(chunk_size - 1).limit(1))
+    bounds = bounds or [0]
     try:
         for index, first in enumerate(bounds):
             last = bounds[index + 1] - 1 if index + 1 < len(bounds) else LAST_ID
@@ -79,12 +85,13 @@ def run_billing_day(on: date, *, chunk_size: int = CHUNK_SIZE) -> dict:
     """Process every chunk of day `on` not yet done; return what was done."""
     ensure_chunks(on, chunk_size=chunk_size)
     summary = {"closed": 0, "chunks": 0}
+    stages = stages_with_work(on)
     while True:
         chunk = _claim(on)
         if chunk is None:
             break
         with across_tenants():
-            result = process_chunk(on, chunk.client_id_from, chunk.client_id_to)
+            result = process_chunk(on, chunk.client_id_from, chunk.client_id_to, stages=stages)
         chunk.done_at = clock.now()
         chunk.summary = ", ".join(f"{k}={v}" for k, v in result.items())
         db.session.commit()
@@ -116,14 +123,35 @@ billing_day_job.first_day = first_billing_day
 
 # -- the stages of one chunk ------------------------------------------------------------------
 
-def process_chunk(on: date, first_id: int, last_id: int) -> dict:
-    closed = close_due_charges(on, first_id, last_id)
-    expired = expire_unpaid_orders(on, first_id, last_id)
-    renewals = run_renewals(on, first_id, last_id)
-    expiries = run_expiries(on, first_id, last_id)
-    blocks = run_negative_periods(on, first_id, last_id)
-    return {"closed": closed, "expired": expired, "renewals": renewals, "expiries": expiries,
-            "blocks": blocks}
+def process_chunk(on: date, first_id: int, last_id: int, *,
+                  stages: frozenset[str] | None = None) -> dict:
+    """Close the chunk's due charges, then run the later stages (all of them unless `stages`
+    names the ones with work today, see stages_with_work)."""
+    result = {"closed": close_due_charges(on, first_id, last_id)}
+    for name, stage in STAGES.items():
+        result[name] = stage(on, first_id, last_id) if stages is None or name in stages else 0
+    return result
+
+
+def stages_with_work(on: date) -> frozenset[str]:
+    """The later stages that can find anything on day `on`, judged once for the day rather
+    than by every chunk, so that a quiet day does not scan each chunk's subscriptions and
+    clients. Each check finds a superset of what its stage's own query finds, and no stage
+    gives another new work on the same day: a block started by closing puts subscriptions
+    into stopping and a paid renewal into renewing, out of both subscription stages' reach;
+    cancelling an unpaid order makes no subscription renewable or expired; a balance that
+    goes negative is evaluated then (R-FB-3), and evaluating it again that day changes
+    nothing."""
+    with across_tenants():
+        widest = db.session.scalar(select(func.max(Subscription.auto_renew_point_days))) or 0
+        checks = {
+            "expired": _unpaid_orders(on),
+            "renewals": (*_renewable(on), Subscription.expiry_date <= on + timedelta(days=widest)),
+            "expiries": _expired_subscriptions(on),
+            "blocks": _in_negative_period(),
+        }
+        return frozenset(name for name, criteria in checks.items()
+                         if db.session.scalar(select(exists().where(*criteria))))
 
 
 def close_due_charges(on: date, first_id: int, last_id: int) -> int:
@@ -132,12 +160,14 @@ def close_due_charges(on: date, first_id: int, last_id: int) -> int:
     locks of the clients concerned."""
     charges, clients, transactions = (Charge.__table__, Client.__table__,
                                        Transaction.__table__)
-    due = and_(charges.c.client_id.between(first_id, last_id),
-               charges.c.status == ChargeStatus.BLOCKED, charges.c.close_date <= on)
-    locked = list(db.session.scalars(
-        select(clients.c.id).where(clients.c.id.in_(
-            select(charges.c.client_id).where(due).distinct()))
-        .order_by(clients.c.id).with_for_update()))
+    due = and_(charges.c.status == ChargeStatus.BLOCKED,
+               charges.c.client_id.between(first_id, last_id), charges.c.close_date <= on)
+    due_clients = select(charges.c.client_id).where(due)
+    # The rows are locked in id order inside the count (PostgreSQL; SQLite has one writer
+    # anyway), so only a number comes back rather than every id of the chunk.
+    locked = db.session.scalar(select(func.count()).select_from(
+        select(clients.c.id).where(clients.c.id.in_(due_clients)).order_by(clients.c.id)
+        .with_for_update().subquery()))
     if not locked:
         return 0
     now = clock.now()
@@ -155,17 +185,37 @@ def close_due_charges(on: date, first_id: int, last_id: int) -> int:
               .where(due).group_by(charges.c.client_id).subquery())
     db.session.execute(clients.update().where(clients.c.id == totals.c.client_id)
                        .values(balance=clients.c.balance - totals.c.total))
+    # R-FB-3 concerns only the balances this debit took below zero: usually none.
+    negative = db.session.scalars(select(clients.c.id).where(
+        clients.c.id.in_(due_clients), clients.c.balance < 0)).all()
+    # 09 TRG-8 at a balance change (A-46): once per client the debit left at 0 or below.
+    low = dict(db.session.execute(select(clients.c.id, clients.c.balance).where(
+        clients.c.id.in_(due_clients), clients.c.balance <= 0)).all())
+    if low:
+        _notify_low_balances(low, due)
     result = db.session.execute(charges.update().where(due).values(
         status=ChargeStatus.CLOSED, close_date=on,
         billed_at=case((charges.c.operate_to < on, charges.c.operate_to), else_=on)))
     db.session.expire_all()
-    # R-FB-3: a balance that went negative starts its period, or blocks below −T.
-    from portal.subscriptions.services.blocks import evaluate_financial_block  # noqa: PLC0415
+    if negative:
+        from portal.subscriptions.services.blocks import evaluate_financial_block  # noqa: PLC0415
 
-    for client in db.session.scalars(select(Client).where(
-            Client.id.in_(locked), Client.balance < 0)):
-        evaluate_financial_block(client, on=on)
+        for client in db.session.scalars(select(Client).where(Client.id.in_(negative))):
+            evaluate_financial_block(client, on=on)
     return result.rowcount
+
+
+def _notify_low_balances(low: dict, due) -> None:
+    """Emit low_balance for {client id: balance now}, with the balance before this debit."""
+    from portal.billing.services.ledger import notify_low_balance  # noqa: PLC0415
+    from portal.orders.services.daily_notices import Ref  # noqa: PLC0415
+
+    charges = Charge.__table__
+    debited = dict(db.session.execute(
+        select(charges.c.client_id, func.sum(charges.c.amount))
+        .where(due, charges.c.client_id.in_(list(low))).group_by(charges.c.client_id)).all())
+    for client_id, balance in sorted(low.items()):
+        notify_low_balance(Ref(client_id), balance + debited.get(client_id, 0))
 
 
 def _each(items, fn) -> int:
@@ -187,9 +237,7 @@ def expire_unpaid_orders(on: date, first_id: int, last_id: int) -> int:
     from portal.orders.services.ordering import cancel_order  # noqa: PLC0415
 
     orders = list(db.session.scalars(select(Order).where(
-        Order.client_id.between(first_id, last_id),
-        Order.status == OrderStatus.WAITING_FOR_PAYMENT, Order.expires_on <= on)
-        .order_by(Order.id)))
+        Order.client_id.between(first_id, last_id), *_unpaid_orders(on)).order_by(Order.id)))
     return _each(orders, lambda order: cancel_order(order, actor=None, on=on, reason="expired"))
 
 
@@ -200,11 +248,7 @@ def run_renewals(on: date, first_id: int, last_id: int) -> int:
     from portal.orders.services.ordering import cancel_order, place_renewal_order  # noqa
     from portal.orders.services.payments import complete_payment  # noqa: PLC0415
 
-    scope = (Subscription.client_id.between(first_id, last_id),
-             Subscription.status.in_([S.ACTIVE, S.PAYMENT_OVERDUE, S.RENEWING, S.UPDATING]),
-             Subscription.payment_model == PaymentModel.PREPAY,
-             Subscription.is_trial.is_(False), Subscription.expiry_date.is_not(None),
-             Subscription.expiry_date >= on)
+    scope = (Subscription.client_id.between(first_id, last_id), *_renewable(on))
     # Only subscriptions whose renewal point can have come: expiry ≤ on + the largest point.
     widest = db.session.scalar(select(func.max(Subscription.auto_renew_point_days))
                                .where(*scope)) or 0
@@ -265,9 +309,7 @@ def run_expiries(on: date, first_id: int, last_id: int) -> int:
     from portal.subscriptions.services.lifecycle import delete_subscription  # noqa: PLC0415
 
     subscriptions = list(db.session.scalars(select(Subscription).where(
-        Subscription.client_id.between(first_id, last_id),
-        Subscription.status.in_([S.ACTIVE, S.PAYMENT_OVERDUE, S.STOPPED]),
-        Subscription.expiry_date.is_not(None), Subscription.expiry_date < on)
+        Subscription.client_id.between(first_id, last_id), *_expired_subscriptions(on))
         .order_by(Subscription.id)))
 
     def expire(subscription: Subscription) -> None:
@@ -277,7 +319,9 @@ def run_expiries(on: date, first_id: int, last_id: int) -> int:
         stop_on = subscription.unpaid_since + timedelta(days=max(rule.unpaid_stop_after_days, 0))
         if subscription.status in (S.ACTIVE, S.PAYMENT_OVERDUE):
             if on < stop_on:
+                before = subscription.status
                 subscription.status = S.PAYMENT_OVERDUE
+                notify_status_change(subscription, before)  # 09 §3.5: → payment overdue
             else:
                 subscription.status = S.STOPPING
                 subscription.stop_reason = "unpaid"
@@ -295,8 +339,33 @@ def run_negative_periods(on: date, first_id: int, last_id: int) -> int:
     from portal.subscriptions.services.blocks import evaluate_financial_block  # noqa: PLC0415
 
     clients = list(db.session.scalars(select(Client).where(
-        Client.id.between(first_id, last_id), Client.negative_balance_since.is_not(None),
-        Client.status == ClientStatus.ACTIVE)))
+        Client.id.between(first_id, last_id), *_in_negative_period())))
     for client in clients:
         evaluate_financial_block(client, on=on)
     return len(clients)
+
+
+# What each later stage looks for, shared by its own query and by stages_with_work.
+
+def _unpaid_orders(on: date) -> tuple:
+    return Order.status == OrderStatus.WAITING_FOR_PAYMENT, Order.expires_on <= on
+
+
+def _renewable(on: date) -> tuple:
+    return (Subscription.status.in_([S.ACTIVE, S.PAYMENT_OVERDUE, S.RENEWING, S.UPDATING]),
+            Subscription.payment_model == PaymentModel.PREPAY,
+            Subscription.is_trial.is_(False), Subscription.expiry_date.is_not(None),
+            Subscription.expiry_date >= on)
+
+
+def _expired_subscriptions(on: date) -> tuple:
+    return (Subscription.status.in_([S.ACTIVE, S.PAYMENT_OVERDUE, S.STOPPED]),
+            Subscription.expiry_date.is_not(None), Subscription.expiry_date < on)
+
+
+def _in_negative_period() -> tuple:
+    return Client.negative_balance_since.is_not(None), Client.status == ClientStatus.ACTIVE
+
+
+STAGES = {"expired": expire_unpaid_orders, "renewals": run_renewals, "expiries": run_expiries,
+          "blocks": run_negative_periods}

@@ -30,6 +30,7 @@ from portal.core.clock import clock
 from portal.core.errors import ConflictError
 from portal.core.money import to_decimal
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.orders.models import (OPEN_ORDER_STATUSES, Order, OrderLine, OrderStatus, OrderType,
                                   Payment, PaymentKind, PaymentStatus)
 from portal.orders.services.errors import OrderError
@@ -449,6 +450,7 @@ def _store_order(order_type: OrderType, subscription: Subscription, quote: Quote
     audit.log(order, "orders.order.created", actor=actor, label=order.number,
               data={"type": order_type.value, "total": str(order.total)})
     db.session.flush()
+    emit("order_created", order=order)  # 09 TRG-21: every order, renewals too
     return order
 
 
@@ -747,6 +749,9 @@ def cancel_order(order: Order, *, actor, on: date, payment_status=PaymentStatus.
                                                   PaymentStatus.OVERDUE,
                                                   PaymentStatus.INVOICE_PREPARING,
                                                   PaymentStatus.INVOICE_SENT):
+        if payment_status == PaymentStatus.CANCELLED:  # 09 §3.5: any → cancelled
+            emit("payment_received", payment=payment,
+                 was={"payment.status": payment.status.value})
         payment.status = payment_status
         payment.closed_at = clock.now()
         payment.updated_at = clock.now()
@@ -755,6 +760,7 @@ def cancel_order(order: Order, *, actor, on: date, payment_status=PaymentStatus.
 
 
 def _cancel(order: Order, *, actor, reason: str) -> None:
+    emit("order_changed", order=order, was={"order.status": order.status.value})
     order.status = OrderStatus.CANCELLED
     order.closed_at = clock.now()
     order.updated_at = clock.now()

@@ -19,6 +19,7 @@ from portal.core import audit
 from portal.core.clock import clock
 from portal.core.money import round_money, to_decimal
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.orders.models import OrderStatus, Payment, PaymentKind, PaymentStatus
 from portal.orders.services.errors import OrderError
 from portal.settings.models import DocumentType
@@ -86,6 +87,7 @@ def complete_payment(payment: Payment, *, from_balance: bool, actor, on: date, a
         if amount < payment.total:
             raise OrderError(_l("Partial payments are not accepted: pay %(total)s.",
                                 total=payment.total), field="amount")
+    was = payment.status
     orders = [o for o in payment.orders if o.status == OrderStatus.WAITING_FOR_PAYMENT]
     if payment.kind == PaymentKind.ORDER_PAYMENT and not orders:
         raise OrderError(_l("The order of this payment is no longer waiting for payment."),
@@ -108,6 +110,9 @@ def complete_payment(payment: Payment, *, from_balance: bool, actor, on: date, a
                          description=description, currency=payment.currency, payment=payment)
         payment.status = PaymentStatus.COMPLETED
         payment.payment_method = method or "manual"
+        # 09 §3.5: money received (a payment from the balance receives none).
+        emit("payment_received", payment=payment, client=client,
+             was={"payment.status": was.value})
     payment.closed_at = clock.now()
     payment.updated_at = clock.now()
     payment.balance_after = client.balance
@@ -134,10 +139,12 @@ def cancel_payment(payment: Payment, *, actor) -> Payment:
                          code="status_conflict", status=409)
     if payment.kind == PaymentKind.POSTPAY_SERVICES:
         raise OrderError(_l("A postpaid services payment cannot be cancelled."))
+    was = payment.status
     payment.status = PaymentStatus.CANCELLED
     payment.closed_at = clock.now()
     payment.updated_at = clock.now()
     audit.log(payment, "orders.payment.cancelled", actor=actor, label=payment.number)
+    emit("payment_received", payment=payment, was={"payment.status": was.value})
     for order in payment.orders:
         cancel_order_for_payment(order, actor=actor)
     return payment

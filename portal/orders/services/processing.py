@@ -14,6 +14,7 @@ from portal.billing.services.charges import (charges_of, delete_charge, new_char
 from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.orders.models import Order, OrderStatus, OrderType, TaskAction
 from portal.orders.services.switching import carry_out_switch
 from portal.subscriptions.models import SubscriptionStatus
@@ -101,6 +102,8 @@ def process_paid_order(order: Order, *, on: date, actor=None) -> Order:
     rules_for(order.plan.billing_type).on_order_paid(order, charges, client, on=on)
     order.status = OrderStatus.PROVISIONING
     order.updated_at = clock.now()
+    emit("order_changed", order=order,
+         was={"order.status": OrderStatus.WAITING_FOR_PAYMENT.value})
     audit.log(order, "orders.order.paid", actor=actor, label=order.number)
     action = None
     if order.order_type == OrderType.SALES_ORDER:

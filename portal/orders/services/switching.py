@@ -26,6 +26,7 @@ from portal.catalog.models import BillingType, Plan, PlanPeriod, PlanStatus, Pla
 from portal.core import audit
 from portal.core.clock import clock
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.orders.models import Order, OrderLine, OrderType
 from portal.orders.services.errors import OrderError
 from portal.orders.services.ordering import (ZERO, Quote, _Prices, _quote, _sales_inputs,
@@ -245,6 +246,9 @@ def carry_out_switch(order: Order, *, actor=None) -> None:
         subscription.term_anchor, subscription.term_index = order.covers_from, 0
         subscription.expiry_date = subscription.prolonged_until = order.covers_to
         subscription.auto_renew = bool(plan.autorenew)
+        # 09 TRG-16 (prepay only, as every switch is today); "Подписка изменена" follows
+        # when the update is provisioned (A-42: both fire).
+        emit("subscription_trial_to_paid", subscription=subscription)
     else:
         # The new period's terms start the day after the paid window (A-35, D1).
         subscription.term_anchor = subscription.expiry_date + timedelta(days=1)

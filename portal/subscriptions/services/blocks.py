@@ -20,10 +20,12 @@ from portal.core import audit
 from portal.core.clock import clock
 from portal.core.tenant_guard import across_tenants
 from portal.extensions import db
+from portal.notifications.events import emit
 from portal.orders.models import (ManualOperation, ManualOperationStatus, ManualOperationType,
                                   TaskAction)
 from portal.subscriptions.models import (PaymentModel, Subscription, SubscriptionStatus,
                                          TRANSITIONAL_STATUSES)
+from portal.subscriptions.services.notices import notify_status_change
 
 S = SubscriptionStatus
 FINANCIAL, ADMIN = "financial", "admin"
@@ -53,12 +55,16 @@ def _stop_for_block(subscription: Subscription, kind: str, *, actor, manual: boo
     subscription.status_before_block = subscription.status
     if manual:
         subscription.status = S.AWAITING_MANUAL_APPROVAL
-        db.session.add(ManualOperation(
+        operation = ManualOperation(
             reseller_id=subscription.reseller_id, client_id=subscription.client_id,
             subscription_id=subscription.id, service_rule_id=subscription.client.service_rule_id,
             operation_type=ManualOperationType.SUBSCRIPTION_STOP,
             description=str(_l("Stop of subscription #%(id)s: financial block",
-                               id=subscription.id)), created_at=clock.now()))
+                               id=subscription.id)), created_at=clock.now())
+        db.session.add(operation)
+        db.session.flush()
+        notify_status_change(subscription, subscription.status_before_block)
+        emit("manual_operation", manual_operation=operation)  # 09 TRG-9: created
     else:
         subscription.status = S.STOPPING
         request_provisioning(subscription, TaskAction.STOP, actor=actor)
@@ -102,7 +108,9 @@ def _restore(subscription: Subscription, kind: str, *, actor) -> None:
             op.status = ManualOperationStatus.DECLINED
             op.comment = "Account was moved from credit hold"
             op.decided_at = clock.now()
+            emit("manual_operation", manual_operation=op)  # 09 TRG-9: rejected
         subscription.status = before
+        notify_status_change(subscription, S.AWAITING_MANUAL_APPROVAL)
     elif subscription.status in (S.STOPPED, S.STOPPING):
         subscription.status = S.ACTIVATING
         request_provisioning(subscription, TaskAction.RESUME, actor=actor)
@@ -148,6 +156,7 @@ def _day(instant: datetime) -> date:
 
 
 def _enter(client: Client, *, actor) -> None:
+    emit("account_changed", client=client, was={"account.status": client.status.value})
     client.status = ClientStatus.FINANCIALLY_BLOCKED
     client.updated_at = clock.now()
     audit.log(client, "clients.client.financially_blocked", actor=actor, label=client.name,
@@ -158,6 +167,7 @@ def _enter(client: Client, *, actor) -> None:
 
 
 def _leave(client: Client, *, actor) -> None:
+    emit("account_changed", client=client, was={"account.status": client.status.value})
     client.status = ClientStatus.ACTIVE
     client.updated_at = clock.now()
     audit.log(client, "clients.client.financial_block_lifted", actor=actor, label=client.name,

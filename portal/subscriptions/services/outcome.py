@@ -7,8 +7,10 @@ from datetime import date
 
 from portal.core import audit
 from portal.core.clock import clock
+from portal.notifications.events import emit
 from portal.orders.models import Order, OrderStatus, OrderType, TaskAction
 from portal.subscriptions.models import RenewalPriceMode, Subscription, SubscriptionStatus
+from portal.subscriptions.services.notices import notify_status_change
 
 S = SubscriptionStatus
 
@@ -40,6 +42,7 @@ def provisioning_succeeded(subscription: Subscription, action: TaskAction, *,
     subscription.updated_at = clock.now()
     if order is not None and order.status in (OrderStatus.PROVISIONING,
                                               OrderStatus.ACTIVATION_ERROR):
+        emit("order_changed", order=order, was={"order.status": order.status.value})
         order.status = OrderStatus.COMPLETED
         order.closed_at = clock.now()
         order.updated_at = clock.now()
@@ -50,6 +53,7 @@ def provisioning_succeeded(subscription: Subscription, action: TaskAction, *,
         audit.log(subscription, "subscriptions.subscription.provisioned", actor=actor,
                   changes={"status": [before.value, subscription.status.value]},
                   data={"action": action.value}, label=subscription.name)
+    notify_status_change(subscription, before)
     from portal.subscriptions.services.blocks import apply_pending_block  # noqa: PLC0415
 
     apply_pending_block(subscription, actor=actor)

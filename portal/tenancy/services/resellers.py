@@ -177,7 +177,9 @@ def set_reseller_status(reseller: Reseller, status: ResellerStatus | str, *, act
 OWNED_TABLES = {"audit_events", "system_settings", "security_settings", "reseller_domains",
                 "document_counters", "operations", "list_preferences", "idempotent_requests",
                 "provisioning_rules", "catalog_settings", "exchange_rates", "client_types",
-                "service_rules", "additional_parameter_groups", "additional_parameters"}
+                "service_rules", "additional_parameter_groups", "additional_parameters",
+                "notification_categories", "notification_templates",
+                "notification_template_contents", "notification_events"}
 
 
 def delete_reseller(reseller: Reseller, *, actor=None) -> None:
