@@ -572,3 +572,25 @@ def test_without_any_reseller_smtp_the_platform_default_is_used(app, shop, mail)
     [(sender, _rcpts, message)] = mail.messages
     assert message["From"] == "robot@example.com"  # the template's own sender wins
     assert sender == "robot@example.com"
+
+
+def test_a_server_that_never_answers_times_out_and_the_try_is_logged(app, shop, mail):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # takes the connection, never says hello
+    root = shop.tree.root
+    root.smtp_port = silent.getsockname()[1]
+    make_channel(shop.reseller)
+    app.config["NOTIFICATIONS_SMTP_TIMEOUT"] = 0.3
+    try:
+        [made] = dispatch("account_changed", {"client": shop.client.id})
+        run_jobs()
+    finally:
+        app.config.pop("NOTIFICATIONS_SMTP_TIMEOUT")
+        silent.close()
+    row = fresh(made)
+    assert (row.status, row.attempts) == (NotificationStatus.QUEUED, 1)
+    assert "timed out" in row.last_error
+    assert outcomes_of(row) == [(1, AttemptOutcome.RETRY)]
