@@ -7,6 +7,8 @@ The tree: the operator (root) with reseller A (and A1 below it) and reseller B b
 
 from __future__ import annotations
 
+import re
+
 import time
 from types import SimpleNamespace
 
@@ -552,7 +554,7 @@ def test_an_invalid_rule_is_refused_with_its_position(tree):
     with pytest.raises(RuleInvalid) as dangling:
         make_handler(tree.root, template, rule="order.total >")
     assert dangling.value.field == "rule" and dangling.value.column == 14
-    assert "column 14" in str(dangling.value)
+    assert re.search(r"\b14\b", str(dangling.value))  # the column, in the reader's language
     with pytest.raises(RuleInvalid) as unknown:
         make_handler(tree.root, template, rule="order.total > 1 and invite_url = 2")
     assert unknown.value.position == 20 and "invite_url" in str(unknown.value)
