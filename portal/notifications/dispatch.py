@@ -19,7 +19,6 @@ own).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -41,7 +40,7 @@ from portal.notifications.liquid_env import (JoinedDict, JoinedList, TemplateRen
                                              render_template)
 from portal.notifications.models import (HandlerStatus, NotificationEvent,
                                          NotificationTemplate, TemplateType)
-from portal.notifications.placeholders import ContextError, build_context
+from portal.notifications.placeholders import ContextError, build_context, manual_order_type
 from portal.notifications.rule_language import RuleSyntaxError, parse_rule
 from portal.notifications.sending import (due_at, email_problem, normalise_phone,
                                           phone_problem, queue_sending, split_addresses)
@@ -59,7 +58,6 @@ MODELS = {"reseller": Reseller, "client": Client, "user": User, "order": Order,
 _HOLDERS = ("order", "subscription", "payment", "charge", "manual_operation")
 # Extra values the emitter passes as ISO dates (build_context wants dates).
 _DATE_EXTRAS = ("billing_day_date", "changed_on")
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 def dispatch_event(event_type: str, refs: dict, extra: dict | None = None,
@@ -470,11 +468,6 @@ def _unique(values, key=lambda value: value) -> list:
 # -- rule values --------------------------------------------------------------------------------
 
 
-def _camel(value: str) -> str:
-    """The manual's machine values of order types: sales_order -> SalesOrder (09 EX-15)."""
-    return "".join(word.capitalize() for word in _WORD.findall(value.lower()))
-
-
 def _lookup(context: Mapping, path: str):
     node = context
     for part in path.split("."):
@@ -499,7 +492,7 @@ def _derived(objects: Mapping) -> dict:
     order, subscription = objects.get("order"), objects.get("subscription")
     subscription = subscription or (order.subscription if order is not None else None)
     if order is not None:
-        values["order.type"] = _camel(str(order.order_type.value))
+        values["order.type"] = manual_order_type(order.order_type)
         if subscription is not None:
             values["order.plans_ids"] = [subscription.plan_id]
             values["order.renewal_point"] = subscription.auto_renew_point_days
